@@ -1,0 +1,44 @@
+# dstack-gov: one command for the demo, one for the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test demo lint contracts bench clean
+
+$(STAMP): pyproject.toml requirements.lock package-lock.json
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+## setup: create the virtualenv and install the pinned Python and npm tools
+setup: $(STAMP)
+
+## test: lint, type-check and run the whole test suite
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+## demo: start a local devnet and run the dstack admin sequence against it
+demo: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+## lint: ruff and mypy only
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## contracts: recompile the Solidity sources into contracts/artifacts
+contracts: setup
+	node contracts/build.mjs
+
+## bench: gas table and other measurements
+bench: setup
+	$(BIN)/python bench/gas.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

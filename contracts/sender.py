@@ -1,0 +1,142 @@
+"""Send transactions from a local key: simulate, estimate, sign, wait, report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+from web3.types import TxParams
+
+from .revert import decode_revert
+
+# Headroom over eth_estimateGas: estimates are exact for the simulated state, and
+# the state can move (another tx in the same block) before ours is mined.
+GAS_HEADROOM_NUM, GAS_HEADROOM_DEN = 6, 5
+
+
+class TransactionReverted(Exception):
+    """The transaction would revert (when simulated) or did revert (when mined)."""
+
+    def __init__(self, reason: str, *, tx_hash: HexBytes | None = None) -> None:
+        self.reason = reason
+        self.tx_hash = tx_hash
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a mined transaction left behind."""
+
+    tx_hash: HexBytes
+    block_number: int
+    gas_used: int
+    status: int
+    contract_address: ChecksumAddress | None
+    logs: tuple[Any, ...]
+
+    @classmethod
+    def from_web3(cls, raw: Any) -> Receipt:
+        """Build from a web3 receipt mapping."""
+        return cls(
+            tx_hash=HexBytes(raw["transactionHash"]),
+            block_number=int(raw["blockNumber"]),
+            gas_used=int(raw["gasUsed"]),
+            status=int(raw["status"]),
+            contract_address=raw.get("contractAddress"),
+            logs=tuple(raw["logs"]),
+        )
+
+
+def revert_data(error: ContractLogicError) -> bytes | None:
+    """Extract the raw revert bytes from a web3 ContractLogicError."""
+    data = error.data
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        return bytes.fromhex(data[2:])
+    return None
+
+
+def describe_call_error(error: ContractLogicError) -> str:
+    """Decode a ContractLogicError into its revert reason."""
+    data = revert_data(error)
+    if data:
+        return decode_revert(data)
+    message = str(error.message or error)
+    return message.removeprefix("execution reverted: ").removeprefix("execution reverted") or "reverted"
+
+
+class TransactionSender:
+    """Sign and send transactions for one local account, one at a time."""
+
+    def __init__(self, w3: Web3, account: LocalAccount, *, receipt_timeout: float = 120.0) -> None:
+        self.w3 = w3
+        self.account = account
+        self.receipt_timeout = receipt_timeout
+
+    @property
+    def address(self) -> ChecksumAddress:
+        """Return the sending address."""
+        return self.account.address
+
+    def simulate(self, to: ChecksumAddress | None, data: bytes, value: int = 0) -> bytes:
+        """Run the call against the latest state; raise TransactionReverted with the reason."""
+        tx: TxParams = {"from": self.account.address, "data": HexBytes(data), "value": value}
+        if to is not None:
+            tx["to"] = to
+        try:
+            return bytes(self.w3.eth.call(tx))
+        except ContractLogicError as error:
+            raise TransactionReverted(describe_call_error(error)) from error
+
+    def send(
+        self, to: ChecksumAddress | None, data: bytes, value: int = 0, gas: int | None = None
+    ) -> Receipt:
+        """Simulate, then sign and send the transaction and wait for its receipt."""
+        self.simulate(to, data, value)
+        tx: TxParams = {
+            "from": self.account.address,
+            "data": HexBytes(data),
+            "value": value,
+            "chainId": self.w3.eth.chain_id,
+            "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+        }
+        if to is not None:
+            tx["to"] = to
+        if gas is None:
+            try:
+                gas = self.w3.eth.estimate_gas(tx) * GAS_HEADROOM_NUM // GAS_HEADROOM_DEN
+            except ContractLogicError as error:
+                raise TransactionReverted(describe_call_error(error)) from error
+        tx["gas"] = gas
+        tx.update(self.fees())
+        signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        raw = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+        receipt = Receipt.from_web3(raw)
+        if receipt.status != 1:
+            raise TransactionReverted("transaction reverted on chain", tx_hash=receipt.tx_hash)
+        return receipt
+
+    def deploy(self, creation_code: bytes) -> Receipt:
+        """Deploy a contract from its creation code (constructor arguments appended)."""
+        return self.send(None, creation_code)
+
+    def fees(self, bump_percent: int = 0) -> dict[str, int]:
+        """Return EIP-1559 fee fields (or a legacy gas price), raised by `bump_percent`."""
+        latest = self.w3.eth.get_block("latest")
+        base_fee = latest.get("baseFeePerGas")
+        scale = 100 + bump_percent
+        if base_fee is None:
+            return {"gasPrice": self.w3.eth.gas_price * scale // 100}
+        try:
+            tip = int(self.w3.eth.max_priority_fee)
+        except Exception:  # noqa: BLE001 - some nodes lack eth_maxPriorityFeePerGas
+            tip = 10**9
+        tip = max(tip, 1) * scale // 100
+        return {"maxFeePerGas": (2 * int(base_fee) + tip) * scale // 100, "maxPriorityFeePerGas": tip}
