@@ -1,0 +1,67 @@
+"""The `dstack-gov` command group and its single error handler."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from dstack_gov import __version__
+from dstack_gov.config import ConfigError
+from proposals.errors import GovernanceError
+
+log = logging.getLogger("dstack_gov.cli")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="dstack-gov")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug information to stderr.")
+def cli(verbose: bool) -> None:
+    """On-chain governance for dstack: contracts, Safe proposals, the signing bot and the boot-auth webhook."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _register_commands() -> None:
+    # Imported here so each command module can import `cli` without a cycle.
+    from dstack_gov.cli import authapi
+
+    cli.add_command(authapi.authapi)
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"error: {message}", err=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every failure is one line on stderr and an exit code (2 input, 1 runtime)."""
+    _register_commands()
+    try:
+        cli.main(args=argv, prog_name="dstack-gov", standalone_mode=False)
+    except click.exceptions.Abort:
+        return _fail("aborted", 130)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        return _fail(f"{exc.format_message()}{hint}", 2)
+    except click.ClickException as exc:
+        return _fail(exc.format_message(), exc.exit_code)
+    except ConfigError as exc:
+        return _fail(str(exc), 2)
+    except GovernanceError as exc:
+        return _fail(exc.message, exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception:
+        log.debug("unexpected error", exc_info=True)
+        return _fail("unexpected internal error (run with -v for details)", 1)
+    return 0
+
+
+def entry_point() -> None:
+    """Console-script entry: exit with main()'s code."""
+    sys.exit(main())
