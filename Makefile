@@ -25,7 +25,7 @@ test: setup
 
 ## demo: start a local devnet and run the dstack admin sequence against it
 demo: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+	$(BIN)/dstack-gov demo
 
 ## lint: ruff and mypy only
 lint: setup

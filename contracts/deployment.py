@@ -69,9 +69,7 @@ def deploy_kms(
     impl = deploy_implementation(sender, kms_implementation_name)
     assert impl.contract_address is not None
     zero = Web3.to_checksum_address("0x" + "00" * 20)
-    init = kms_contract(sender.w3, impl.contract_address).encode_abi(
-        "initialize", [owner, app_implementation or zero]
-    )
+    init = kms_contract(sender.w3, impl.contract_address).encode_abi("initialize", [owner, app_implementation or zero])
     proxy = deploy_proxy(sender, impl.contract_address, bytes.fromhex(init[2:]))
     assert proxy.contract_address is not None
     return ProxyDeployment(proxy.contract_address, impl.contract_address, (impl, proxy))
@@ -100,9 +98,7 @@ class AppSettings:
         ]
 
 
-def deploy_app(
-    sender: TransactionSender, implementation: ChecksumAddress, settings: AppSettings
-) -> ProxyDeployment:
+def deploy_app(sender: TransactionSender, implementation: ChecksumAddress, settings: AppSettings) -> ProxyDeployment:
     """Deploy a DstackApp proxy directly (not via the KMS factory); it is not registered."""
     init_fn = app_contract(sender.w3, implementation).get_function_by_signature(
         "initialize(address,bool,bool,bool,bytes32,bytes32)"

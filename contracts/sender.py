@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -86,20 +86,18 @@ class TransactionSender:
 
     def simulate(self, to: ChecksumAddress | None, data: bytes, value: int = 0) -> bytes:
         """Run the call against the latest state; raise TransactionReverted with the reason."""
-        tx: TxParams = {"from": self.account.address, "data": HexBytes(data), "value": value}
+        tx: dict[str, Any] = {"from": self.account.address, "data": HexBytes(data), "value": value}
         if to is not None:
             tx["to"] = to
         try:
-            return bytes(self.w3.eth.call(tx))
+            return bytes(self.w3.eth.call(cast(TxParams, tx)))
         except ContractLogicError as error:
             raise TransactionReverted(describe_call_error(error)) from error
 
-    def send(
-        self, to: ChecksumAddress | None, data: bytes, value: int = 0, gas: int | None = None
-    ) -> Receipt:
+    def send(self, to: ChecksumAddress | None, data: bytes, value: int = 0, gas: int | None = None) -> Receipt:
         """Simulate, then sign and send the transaction and wait for its receipt."""
         self.simulate(to, data, value)
-        tx: TxParams = {
+        tx: dict[str, Any] = {
             "from": self.account.address,
             "data": HexBytes(data),
             "value": value,
@@ -110,12 +108,12 @@ class TransactionSender:
             tx["to"] = to
         if gas is None:
             try:
-                gas = self.w3.eth.estimate_gas(tx) * GAS_HEADROOM_NUM // GAS_HEADROOM_DEN
+                gas = self.w3.eth.estimate_gas(cast(TxParams, tx)) * GAS_HEADROOM_NUM // GAS_HEADROOM_DEN
             except ContractLogicError as error:
                 raise TransactionReverted(describe_call_error(error)) from error
         tx["gas"] = gas
         tx.update(self.fees())
-        signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+        signed = self.account.sign_transaction(tx)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         raw = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
         receipt = Receipt.from_web3(raw)
@@ -136,7 +134,7 @@ class TransactionSender:
             return {"gasPrice": self.w3.eth.gas_price * scale // 100}
         try:
             tip = int(self.w3.eth.max_priority_fee)
-        except Exception:  # noqa: BLE001 - some nodes lack eth_maxPriorityFeePerGas
+        except Exception:
             tip = 10**9
         tip = max(tip, 1) * scale // 100
         return {"maxFeePerGas": (2 * int(base_fee) + tip) * scale // 100, "maxPriorityFeePerGas": tip}

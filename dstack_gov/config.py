@@ -173,7 +173,33 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     except ValidationError as exc:
         origin = f" in {path}" if path else ""
         raise ConfigError(f"invalid configuration{origin}: {_first_error(exc)}") from None
+    if path is not None:
+        config = _relative_to(config, path.resolve().parent)
     return config.model_copy(update={"path": path})
+
+
+def _relative_to(config: Config, base: Path) -> Config:
+    """Resolve relative key paths and SQLite files against the config file's directory."""
+
+    def key(section: KeySection) -> KeySection:
+        fields = {}
+        for name in ("file", "keystore", "password_file"):
+            value = getattr(section, name)
+            if value is not None and not value.is_absolute():
+                fields[name] = base / value
+        return section.model_copy(update=fields)
+
+    url = config.database.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url[len(prefix) :].startswith("/") and url != prefix:
+        url = prefix + str(base / url[len(prefix) :])
+    return config.model_copy(
+        update={
+            "signer": key(config.signer),
+            "executor": key(config.executor),
+            "database": config.database.model_copy(update={"url": url}),
+        }
+    )
 
 
 def redact_url(url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -55,7 +56,7 @@ def ensure_singleton_factory(client: EthereumClient, funder: LocalAccount) -> No
     if client.get_singleton_factory_address():
         return
     w3 = client.w3
-    tx = {
+    tx: dict[str, Any] = {
         "to": SINGLETON_FACTORY_DEPLOYER,
         "value": SINGLETON_FACTORY_FUNDING,
         "gas": 21_000,
@@ -63,9 +64,7 @@ def ensure_singleton_factory(client: EthereumClient, funder: LocalAccount) -> No
         "nonce": w3.eth.get_transaction_count(funder.address, "pending"),
         "chainId": w3.eth.chain_id,
     }
-    w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(funder.sign_transaction(tx).raw_transaction)
-    )
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(funder.sign_transaction(tx).raw_transaction))
     receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(SINGLETON_FACTORY_RAW_TX))
     if receipt["status"] != 1:
         raise RuntimeError("the Safe singleton factory deployment reverted")
@@ -76,9 +75,15 @@ def _idempotent(deploy: Callable[[], EthereumTxSent]) -> ChecksumAddress:
     """Run a deterministic deployment; an existing contract at the address is fine."""
     try:
         sent = deploy()
-        return Web3.to_checksum_address(sent.contract_address)
+        return _address_of(sent)
     except ContractAlreadyDeployed as exc:
         return Web3.to_checksum_address(exc.address)
+
+
+def _address_of(sent: EthereumTxSent) -> ChecksumAddress:
+    if sent.contract_address is None:
+        raise RuntimeError("the deployment returned no contract address")
+    return Web3.to_checksum_address(sent.contract_address)
 
 
 def _constructor_data(contract_factory: Callable[[Web3], object], w3: Web3) -> bytes:
@@ -105,9 +110,7 @@ def deploy_safe_infra(client: EthereumClient, deployer: LocalAccount) -> SafeInf
         simulate_tx_accessor=deterministic(get_simulate_tx_accessor_V1_4_1_contract),
         singleton_v130=_idempotent(lambda: SafeV130.deploy_contract(client, deployer)),
         proxy_factory_v130=_idempotent(lambda: ProxyFactoryV130.deploy_contract(client, deployer)),
-        fallback_handler_v130=_idempotent(
-            lambda: CompatibilityFallbackHandlerV130.deploy_contract(client, deployer)
-        ),
+        fallback_handler_v130=_idempotent(lambda: CompatibilityFallbackHandlerV130.deploy_contract(client, deployer)),
     )
 
 
@@ -127,13 +130,17 @@ def create_safe(
     if version == "1.4.1":
         singleton, factory, handler = infra.singleton, infra.proxy_factory, infra.fallback_handler
     elif version == "1.3.0":
-        singleton, factory, handler = infra.singleton_v130, infra.proxy_factory_v130, infra.fallback_handler_v130
+        singleton, factory, handler = (
+            infra.singleton_v130,
+            infra.proxy_factory_v130,
+            infra.fallback_handler_v130,
+        )
     else:
         raise ValueError(f"unsupported Safe version {version}")
     if salt_nonce is None:
         sent = Safe.create(client, deployer, singleton, list(owners), threshold, handler, factory)
-        client.get_transaction_receipt(sent.tx_hash, timeout=60)
-        return Web3.to_checksum_address(sent.contract_address)
+        client.get_transaction_receipt(HexBytes(sent.tx_hash), timeout=60)
+        return _address_of(sent)
     setup = SafeV141(Web3.to_checksum_address("0x" + "00" * 20), client).contract.encode_abi(
         "setup",
         [list(owners), threshold, "0x" + "00" * 20, b"", handler, "0x" + "00" * 20, 0, "0x" + "00" * 20],
@@ -143,5 +150,5 @@ def create_safe(
     if client.is_contract(address):
         return Web3.to_checksum_address(address)
     sent = proxy_factory.deploy_proxy_contract_with_nonce(deployer, singleton, HexBytes(setup), salt_nonce)
-    client.get_transaction_receipt(sent.tx_hash, timeout=60)
-    return Web3.to_checksum_address(sent.contract_address)
+    client.get_transaction_receipt(HexBytes(sent.tx_hash), timeout=60)
+    return _address_of(sent)

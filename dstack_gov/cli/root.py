@@ -26,9 +26,15 @@ def cli(verbose: bool) -> None:
 
 def _register_commands() -> None:
     # Imported here so each command module can import `cli` without a cycle.
-    from dstack_gov.cli import authapi
+    from dstack_gov.cli import actions, authapi, demo, deploy, devnet, info
+    from proposals.catalogue import Group
 
-    cli.add_command(authapi.authapi)
+    kms = actions.group_for(Group.KMS, "DstackKms admin actions (OS images, KMS settings, app registry).")
+    kms.add_command(deploy.kms_deploy)
+    app = actions.group_for(Group.APP, "DstackApp admin actions (compose hashes, devices, TCB rule).")
+    app.add_command(deploy.app_deploy)
+    for command in (kms, app, info.info, info.check, devnet.devnet, demo.demo, authapi.authapi):
+        cli.add_command(command)
 
 
 def _fail(message: str, code: int) -> int:
@@ -38,8 +44,8 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every failure is one line on stderr and an exit code (2 input, 1 runtime)."""
-    _register_commands()
     try:
+        _register_commands()
         cli.main(args=argv, prog_name="dstack-gov", standalone_mode=False)
     except click.exceptions.Abort:
         return _fail("aborted", 130)

@@ -1,0 +1,139 @@
+"""CLI commands generated from the action catalogue: `kms …`, `app …`, `safe …`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import click
+from eth_typing import ChecksumAddress
+from rich.console import Console
+
+from dstack_gov.cli.output import changes_json, changes_table, emit, key_value_table
+from dstack_gov.cli.session import Session, chain_options, key_options
+from proposals.catalogue import Action, Group, Kind, Param, actions, parse_address
+from proposals.direct import DirectResult, DirectRunner
+from proposals.errors import InvalidInput
+
+
+def identifier(param: Param) -> str:
+    """Return the Python identifier click uses for a camelCase ABI name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", param.name).lower()
+
+
+def option_flag(param: Param) -> str:
+    """Return the --flag of an optional parameter."""
+    return param.flag or "--" + identifier(param).replace("_", "-")
+
+
+def click_params(action: Action) -> list[click.Parameter]:
+    """Return the click parameters that carry the action's own values."""
+    params: list[click.Parameter] = []
+    for param in action.params:
+        name = identifier(param)
+        if param.kind is Kind.BOOL and param.flag:
+            params.append(click.Option([param.flag, name], is_flag=True, default=None, help=param.help))
+        elif param.optional:
+            params.append(click.Option([option_flag(param), name], default=None, help=param.help))
+        else:
+            params.append(click.Argument([name], metavar=name.upper()))
+    return params
+
+
+def target_options(group: Group) -> list[click.Parameter]:
+    """Return the option naming the target contract for `group`."""
+    if group is Group.APP:
+        return [click.Option(["--app-id"], help="The app contract (App ID); default: contracts.default_app.")]
+    if group is Group.SAFE:
+        return [click.Option(["--safe"], help="The Safe; default: the first [[safes]] entry of the config.")]
+    return []
+
+
+def resolve_target(session: Session, group: Group, options: dict[str, Any]) -> ChecksumAddress:
+    """Return the contract an action of `group` is sent to."""
+    if group is Group.KMS:
+        return session.require_kms()
+    if group is Group.APP:
+        raw = options.pop("app_id", None) or session.config.contracts.default_app
+        if not raw:
+            raise InvalidInput("no app: pass --app-id (or set contracts.default_app in the config)")
+        return parse_address(raw, "--app-id")
+    raw = options.pop("safe", None) or (session.config.safes[0].address if session.config.safes else None)
+    if not raw:
+        raise InvalidInput("no Safe: pass --safe (or add a [[safes]] entry to the config)")
+    return parse_address(raw, "--safe")
+
+
+def parse_values(action: Action, options: dict[str, Any]) -> dict[str, Any]:
+    """Pop the action's values out of click's kwargs and validate them."""
+    raw = {p.name: options.pop(identifier(p)) for p in action.params}
+    return action.parse({k: v for k, v in raw.items() if v is not None})
+
+
+def render_direct(session: Session, result: DirectResult) -> None:
+    """Print what a direct transaction did."""
+    receipt = result.receipt
+    payload: dict[str, Any] = {
+        "action": result.action.name,
+        "target": result.target,
+        "description": result.action.describe(result.values, result.target),
+        "txHash": receipt.tx_hash,
+        "blockNumber": receipt.block_number,
+        "gasUsed": receipt.gas_used,
+        "state": changes_json(result.changes),
+        "warnings": list(result.warnings),
+    }
+    if result.app_id:
+        payload["appId"] = result.app_id
+
+    def human(console: Console) -> None:
+        for warning in result.warnings:
+            console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[green]✓[/] {payload['description']}")
+        rows = [
+            ("tx", payload["txHash"]),
+            ("block", receipt.block_number),
+            ("gas used", f"{receipt.gas_used:,}"),
+        ]
+        if result.app_id:
+            rows.insert(0, ("App ID", result.app_id))
+        console.print(key_value_table(rows))
+        if result.changes:
+            console.print(changes_table(result.changes))
+
+    emit(session.json_output, payload, human)
+
+
+def action_command(action: Action) -> click.Command:
+    """Build the CLI command of one catalogue action."""
+
+    def callback(**options: Any) -> None:
+        force = bool(options.pop("force"))
+        values = parse_values(action, options)
+        session = Session.from_options(options)
+        sender = session.sender()
+        target = resolve_target(session, action.group, options)
+        result = DirectRunner(session.reader, sender).run(action, target, values, force=force)
+        render_direct(session, result)
+
+    command = click.Command(
+        action.command,
+        callback=callback,
+        params=[
+            *click_params(action),
+            *target_options(action.group),
+            click.Option(["--force"], is_flag=True, help="Send even if the precheck refuses."),
+        ],
+        help=f"{action.summary}\n\nRisk: {action.risk.value}. Calls {action.function}.",
+        short_help=action.summary,
+    )
+    # click's option decorators append to a built Command as well as to a function.
+    return key_options(chain_options(command))
+
+
+def group_for(group: Group, help_text: str) -> click.Group:
+    """Build a command group holding every catalogue action of `group`."""
+    cli_group = click.Group(group.value, help=help_text)
+    for action in actions(group):
+        cli_group.add_command(action_command(action))
+    return cli_group

@@ -1,0 +1,93 @@
+"""Read-only chain access for the core: contract state, code, proxies and events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from safe_eth.eth.contracts import get_safe_V1_4_1_contract
+from web3 import Web3
+from web3.contract import Contract
+
+from contracts import app_abi, kms_abi
+from proposals.catalogue.model import Group
+from proposals.errors import NotFound, Unavailable, translate_chain_errors
+
+# ERC-1967 implementation slot: keccak256("eip1967.proxy.implementation") - 1.
+IMPLEMENTATION_SLOT = int("360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc", 16)
+
+
+def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> Web3:
+    """Open a web3 client and check the node answers with the chain id we expect."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    with translate_chain_errors("connecting to the RPC node"):
+        try:
+            chain_id = w3.eth.chain_id
+        except Exception as exc:
+            # Any failure to read the chain id means the node is unusable; keep the URL out of it.
+            raise Unavailable("the RPC node is unreachable or not an Ethereum node") from exc
+    if expected_chain_id is not None and chain_id != expected_chain_id:
+        raise Unavailable(f"wrong chain: the RPC node reports chain id {chain_id}, expected {expected_chain_id}")
+    return w3
+
+
+class ChainReader:
+    """Reads contract state for the catalogue's prechecks and diffs, and for `info` / `policy`."""
+
+    def __init__(self, w3: Web3, kms: ChecksumAddress | None = None) -> None:
+        self.w3 = w3
+        self.kms = kms
+
+    @cache  # noqa: B019 - one reader per command/request; contract objects are reused within it
+    def contract(self, group: Group, address: ChecksumAddress) -> Contract:
+        """Return a bound contract of the `group` interface at `address`."""
+        if group is Group.KMS:
+            return self.w3.eth.contract(address=address, abi=kms_abi())
+        if group is Group.APP:
+            return self.w3.eth.contract(address=address, abi=app_abi())
+        return get_safe_V1_4_1_contract(self.w3, address)
+
+    def has_code(self, address: ChecksumAddress) -> bool:
+        """Return True when `address` holds contract code."""
+        with translate_chain_errors("reading contract code"):
+            return len(self.w3.eth.get_code(address)) > 0
+
+    def require_code(self, address: ChecksumAddress, what: str) -> None:
+        """Raise NotFound when `address` has no code."""
+        if not self.has_code(address):
+            raise NotFound(f"no contract code at {address} ({what})")
+
+    def implementation(self, proxy: ChecksumAddress) -> ChecksumAddress:
+        """Return the ERC-1967 implementation behind `proxy`."""
+        with translate_chain_errors("reading the proxy implementation"):
+            raw = self.w3.eth.get_storage_at(proxy, IMPLEMENTATION_SLOT)
+        return Web3.to_checksum_address(raw[-20:])
+
+    def upgrades_disabled(self, app: ChecksumAddress) -> bool:
+        """Return True once the app emitted UpgradesDisabled (the flag has no getter)."""
+        event = self.contract(Group.APP, app).events.UpgradesDisabled
+        with translate_chain_errors("reading app events"):
+            return len(event.get_logs(from_block=0)) > 0
+
+    def read(self, group: Group, target: ChecksumAddress, getter: str, args: Sequence[Any] = ()) -> Any:
+        """Call view `getter` (or one of the pseudo-getters: implementation, has_code, upgradesDisabled)."""
+        if getter == "implementation":
+            return self.implementation(target)
+        if getter == "has_code":
+            return self.has_code(target)
+        if getter == "upgradesDisabled":
+            return self.upgrades_disabled(target)
+        with translate_chain_errors(f"reading {getter}"):
+            return getattr(self.contract(group, target).functions, getter)(*args).call()
+
+    def app_registered(self, app: ChecksumAddress) -> bool | None:
+        """Return whether `app` is registered with our KMS (None if no KMS is configured)."""
+        if self.kms is None:
+            return None
+        return bool(self.read(Group.KMS, self.kms, "registeredApps", [app]))
+
+    def owner_of(self, group: Group, target: ChecksumAddress) -> ChecksumAddress:
+        """Return owner() of a KMS or app contract."""
+        return Web3.to_checksum_address(self.read(group, target, "owner"))
