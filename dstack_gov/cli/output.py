@@ -34,7 +34,7 @@ def jsonable(value: Any) -> Any:
 def emit(json_output: bool, payload: Mapping[str, Any], render: Callable[[Console], None]) -> None:
     """Print `payload` as JSON, or call `render` for people."""
     if json_output:
-        print(json.dumps(jsonable(payload), sort_keys=False))
+        print(json.dumps(jsonable(payload), sort_keys=False), flush=True)
     else:
         render(console)
 

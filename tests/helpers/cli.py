@@ -1,0 +1,40 @@
+"""Run the dstack-gov CLI in-process and capture what a user would see."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from dstack_gov.cli import main
+
+
+@dataclass
+class CliResult:
+    """Exit code and output of one CLI run."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        """Parse stdout as the one JSON object --json promises."""
+        return json.loads(self.out)
+
+    @property
+    def error_line(self) -> str:
+        """Return stderr, asserting it is exactly one line with no traceback."""
+        lines = [line for line in self.err.splitlines() if line.strip()]
+        assert len(lines) == 1, f"expected one error line, got: {self.err!r}"
+        assert "Traceback" not in self.err
+        return lines[0]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> CliResult:
+    """Run `dstack-gov args...` and return its exit code and output."""
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return CliResult(code, captured.out, captured.err)
