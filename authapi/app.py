@@ -1,0 +1,133 @@
+"""The ASGI app: GET /, POST /bootAuth/app and POST /bootAuth/kms, failing closed on any doubt."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .body import read_json_body
+from .cache import BlockCache
+from .jsonrpc import RpcError
+from .reader import KmsReader
+from .request import BootAuthRequest
+from .responses import (
+    BACKEND_UNAVAILABLE_BODY,
+    INVALID_REQUEST_BODY,
+    STATUS_ERROR_BODY,
+    status_body,
+    verdict_body,
+)
+from .rpc import RpcClient
+from .settings import Settings, load_settings
+
+log = logging.getLogger("authapi")
+
+JSON = "application/json"
+
+
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type=JSON)
+
+
+class Webhook:
+    """The three handlers, sharing one KMS reader."""
+
+    def __init__(self, reader: KmsReader) -> None:
+        self.reader = reader
+
+    async def on_status(self, request: Request) -> Response:
+        """Answer GET / with the KMS contract's status, or 500 when the chain cannot be read."""
+        try:
+            status = await self.reader.status()
+        except RpcError as exc:
+            log.warning("status check failed: %s (rpc %s)", exc.reason, self.reader.rpc.label)
+            return _json(STATUS_ERROR_BODY, 500)
+        except Exception as exc:
+            log.error("status check failed unexpectedly (%s)", type(exc).__name__, exc_info=_debugging())
+            return _json(STATUS_ERROR_BODY, 500)
+        return _json(status_body(status, self.reader.kms_address, self.reader.rpc.label))
+
+    async def on_boot_app(self, request: Request) -> Response:
+        """Answer POST /bootAuth/app from the KMS contract's isAppAllowed."""
+        return await self._boot(request, for_kms=False)
+
+    async def on_boot_kms(self, request: Request) -> Response:
+        """Answer POST /bootAuth/kms from the KMS contract's isKmsAllowed."""
+        return await self._boot(request, for_kms=True)
+
+    async def _boot(self, request: Request, *, for_kms: bool) -> Response:
+        what = "kms" if for_kms else "app"
+        body = await read_json_body(request)
+        if body is None:
+            log.info("bootAuth/%s: refused a request that is too large or not JSON", what)
+            return _json(INVALID_REQUEST_BODY, 400)
+        try:
+            boot = BootAuthRequest.model_validate_json(body)
+        except ValidationError as exc:
+            log.info("bootAuth/%s: invalid request (%s)", what, _first_error(exc))
+            return _json(INVALID_REQUEST_BODY, 400)
+        try:
+            verdict = await self.reader.verdict(for_kms, boot)
+        except RpcError as exc:
+            log.warning("bootAuth/%s failed closed: %s (rpc %s)", what, exc.reason, self.reader.rpc.label)
+            return _json(BACKEND_UNAVAILABLE_BODY)
+        except Exception as exc:
+            log.error("bootAuth/%s failed closed unexpectedly (%s)", what, type(exc).__name__, exc_info=_debugging())
+            return _json(BACKEND_UNAVAILABLE_BODY)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "bootAuth/%s app=0x%s instance=0x%s allowed=%s reason=%r",
+                what, boot.app_id.hex(), boot.instance_id.hex(), verdict.is_allowed, verdict.reason,
+            )  # fmt: skip
+        return _json(verdict_body(verdict))
+
+
+def _debugging() -> bool:
+    return log.isEnabledFor(logging.DEBUG)
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
+
+
+def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+    """Build the webhook app for `settings`; `rpc_transport` replaces the network (tests)."""
+    rpc = RpcClient(settings.rpc_url, timeout=settings.rpc_timeout, transport=rpc_transport)
+    reader = KmsReader(
+        rpc,
+        settings.kms_address,
+        timeout=settings.rpc_timeout,
+        cache=BlockCache() if settings.block_cache else None,
+    )
+    webhook = Webhook(reader)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await rpc.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/", webhook.on_status, methods=["GET"]),
+            Route("/bootAuth/app", webhook.on_boot_app, methods=["POST"]),
+            Route("/bootAuth/kms", webhook.on_boot_kms, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.webhook = webhook
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """Build the app from the config file and environment (for `uvicorn --factory`)."""
+    return create_app(load_settings())

@@ -1,0 +1,116 @@
+"""Calldata and answers of the KMS contract's view functions, encoded with eth_abi straight from its ABI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi.abi import decode, encode
+from eth_abi.exceptions import DecodingError
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
+
+from contracts import kms_abi
+
+from .jsonrpc import RpcError
+from .request import BootAuthRequest
+
+
+def _type_of(param: dict[str, Any]) -> str:
+    """Return the canonical ABI type of one parameter, spelling tuples out."""
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(_type_of(c) for c in param["components"])
+        return f"({inner}){kind[len('tuple') :]}"
+    return kind
+
+
+@dataclass(frozen=True)
+class ViewFunction:
+    """One view function: its selector and the ABI types it takes and returns."""
+
+    name: str
+    selector: bytes
+    input_types: tuple[str, ...]
+    output_types: tuple[str, ...]
+    struct_members: tuple[str, ...]  # member names when the single input is a struct, else ()
+
+    @classmethod
+    def from_abi(cls, abi: Sequence[dict[str, Any]], name: str) -> ViewFunction:
+        """Build from the first ABI entry of function `name`."""
+        item = next(i for i in abi if i.get("type") == "function" and i.get("name") == name)
+        inputs = tuple(_type_of(p) for p in item["inputs"])
+        members: tuple[str, ...] = ()
+        if len(item["inputs"]) == 1 and "components" in item["inputs"][0]:
+            members = tuple(str(c["name"]) for c in item["inputs"][0]["components"])
+        return cls(
+            name=name,
+            selector=function_signature_to_4byte_selector(f"{name}({','.join(inputs)})"),
+            input_types=inputs,
+            output_types=tuple(_type_of(p) for p in item["outputs"]),
+            struct_members=members,
+        )
+
+    def calldata(self, *args: object) -> str:
+        """Return the 0x-hex calldata of a call with `args`."""
+        return "0x" + (self.selector + encode(list(self.input_types), list(args))).hex()
+
+    def decode(self, data: bytes) -> tuple[Any, ...]:
+        """Decode a return value strictly; raise RpcError when it does not fit the ABI."""
+        try:
+            return tuple(decode(list(self.output_types), data))
+        except (DecodingError, ValueError, OverflowError) as exc:
+            raise RpcError(f"undecodable answer to {self.name}() ({type(exc).__name__})") from exc
+
+
+def _expect(kind: type, value: object, name: str) -> Any:
+    if not isinstance(value, kind):
+        raise RpcError(f"undecodable answer to {name}()")
+    return value
+
+
+@dataclass(frozen=True)
+class KmsCalls:
+    """The four KMS view functions the webhook reads, taken from the DstackKms ABI."""
+
+    is_app_allowed: ViewFunction
+    is_kms_allowed: ViewFunction
+    gateway_app_id: ViewFunction
+    app_implementation: ViewFunction
+
+    @classmethod
+    def from_abi(cls, abi: Sequence[dict[str, Any]] | None = None) -> KmsCalls:
+        """Build from `abi` (default: the DstackKms ABI that spec/dstack-contracts.md fixes)."""
+        abi = kms_abi() if abi is None else abi
+        return cls(
+            *(
+                ViewFunction.from_abi(abi, n)
+                for n in ("isAppAllowed", "isKmsAllowed", "gatewayAppId", "appImplementation")
+            )
+        )
+
+    def boot_check(self, for_kms: bool) -> ViewFunction:
+        """Return isKmsAllowed or isAppAllowed."""
+        return self.is_kms_allowed if for_kms else self.is_app_allowed
+
+    def boot_calldata(self, for_kms: bool, request: BootAuthRequest) -> str:
+        """Encode the boot check with the request as its boot-info struct (members in ABI order)."""
+        function = self.boot_check(for_kms)
+        return function.calldata(tuple(request.member(m) for m in function.struct_members))
+
+    def decode_verdict(self, for_kms: bool, data: bytes) -> tuple[bool, str]:
+        """Decode `(bool isAllowed, string reason)`."""
+        function = self.boot_check(for_kms)
+        allowed, reason = function.decode(data)
+        return _expect(bool, allowed, function.name), _expect(str, reason, function.name)
+
+    def decode_gateway_app_id(self, data: bytes) -> str:
+        """Decode gatewayAppId()'s string."""
+        (value,) = self.gateway_app_id.decode(data)
+        return str(_expect(str, value, "gatewayAppId"))
+
+    def decode_app_implementation(self, data: bytes) -> str:
+        """Decode appImplementation()'s address, checksummed."""
+        (value,) = self.app_implementation.decode(data)
+        return str(to_checksum_address(_expect(str, value, "appImplementation")))

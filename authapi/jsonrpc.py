@@ -1,0 +1,85 @@
+"""The JSON-RPC 2.0 batch codec: build a batch, and check every part of the answer before trusting it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+_DATA = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
+_QUANTITY = re.compile(r"0x[0-9a-fA-F]{1,64}")
+_MAX_NODE_MESSAGE = 160
+
+Call = tuple[str, list[Any]]
+
+
+class RpcError(Exception):
+    """The chain could not be read for sure: unreachable, slow, an error, or a malformed answer."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def eth_call(to: str, data: str, block: str = "latest") -> Call:
+    """Return an eth_call of `data` on `to` at `block` (a tag or a 0x quantity)."""
+    return ("eth_call", [{"to": to, "data": data}, block])
+
+
+def encode_batch(calls: Sequence[Call], first_id: int) -> bytes:
+    """Return the request body: one JSON array, ids counting up from `first_id`."""
+    return json.dumps(
+        [{"jsonrpc": "2.0", "id": first_id + i, "method": m, "params": p} for i, (m, p) in enumerate(calls)],
+        separators=(",", ":"),
+    ).encode()
+
+
+def _describe_error(error: object) -> str:
+    if isinstance(error, dict):
+        message = " ".join(str(error.get("message", "")).split())[:_MAX_NODE_MESSAGE]
+        return f"{error.get('code')} {message}".strip()
+    return "malformed error"
+
+
+def parse_batch(content: bytes, first_id: int, count: int) -> list[Any]:
+    """Return the `count` results in request order; raise RpcError on any doubt about the answer."""
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        raise RpcError("RPC answer is not JSON") from None
+    if isinstance(payload, dict) and "error" in payload:
+        raise RpcError(f"RPC node rejected the batch: {_describe_error(payload['error'])}")
+    if not isinstance(payload, list):
+        raise RpcError("RPC answer is not a batch")
+    if len(payload) != count:
+        raise RpcError(f"RPC answer has {len(payload)} entries for {count} calls")
+    by_id: dict[int, dict[str, Any]] = {}
+    for entry in payload:
+        entry_id = entry.get("id") if isinstance(entry, dict) else None
+        if type(entry_id) is not int or not first_id <= entry_id < first_id + count or entry_id in by_id:
+            raise RpcError("RPC answer has a missing, unknown or repeated id")
+        by_id[entry_id] = entry
+    results = []
+    for entry_id in range(first_id, first_id + count):
+        entry = by_id[entry_id]
+        if "error" in entry:
+            raise RpcError(f"RPC error: {_describe_error(entry['error'])}")
+        if "result" not in entry:
+            raise RpcError("RPC answer entry has neither result nor error")
+        results.append(entry["result"])
+    return results
+
+
+def hex_data(value: object) -> bytes:
+    """Decode a 0x-prefixed byte string result."""
+    if not isinstance(value, str) or not _DATA.fullmatch(value):
+        raise RpcError("RPC result is not 0x-prefixed hex data")
+    return bytes.fromhex(value[2:])
+
+
+def quantity(value: object) -> int:
+    """Decode a 0x-prefixed quantity (block number, chain id)."""
+    if not isinstance(value, str) or not _QUANTITY.fullmatch(value):
+        raise RpcError("RPC result is not a 0x quantity")
+    return int(value, 16)

@@ -1,0 +1,87 @@
+"""The webhook's settings, taken from the project config (file plus environment) and explicit overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypedDict, TypeVar, Unpack, cast
+from urllib.parse import urlsplit
+
+from eth_typing import ChecksumAddress
+from pydantic import TypeAdapter, ValidationError
+
+from dstack_gov.config import Address, Config, ConfigError, load_config, resolve_config_path
+
+T = TypeVar("T")
+_ADDRESS: TypeAdapter[str] = TypeAdapter(Address)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the chain is, which KMS contract to ask, and how to serve."""
+
+    rpc_url: str
+    kms_address: ChecksumAddress
+    rpc_timeout: float = 2.0
+    block_cache: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def __post_init__(self) -> None:
+        try:
+            checksummed = _ADDRESS.validate_python(self.kms_address)
+        except ValidationError:
+            raise ConfigError(f"not a KMS contract address: {self.kms_address!r}") from None
+        object.__setattr__(self, "kms_address", cast(ChecksumAddress, checksummed))
+        url = urlsplit(self.rpc_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError("the RPC URL must be an http:// or https:// URL")
+        if not self.rpc_timeout > 0:
+            raise ConfigError("the RPC timeout must be a positive number of seconds")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port out of range: {self.port}")
+
+
+def _kms_address(value: str | None) -> ChecksumAddress:
+    if not value:
+        raise ConfigError("no KMS contract address: set [contracts] kms, KMS_CONTRACT_ADDR or --kms")
+    return cast(ChecksumAddress, value)  # Settings checks and checksums it
+
+
+class Overrides(TypedDict, total=False):
+    """Values given on the command line; None means "not given"."""
+
+    rpc_url: str | None
+    kms: str | None
+    host: str | None
+    port: int | None
+    rpc_timeout: float | None
+    block_cache: bool | None
+
+
+def _pick(value: T | None, default: T) -> T:
+    return default if value is None else value
+
+
+def settings_from_config(config: Config, **overrides: Unpack[Overrides]) -> Settings:
+    """Combine `config` ([chain], [contracts], [authapi]) with the overrides that are not None."""
+    section = config.authapi
+    return Settings(
+        rpc_url=_pick(overrides.get("rpc_url"), config.chain.rpc_url),
+        kms_address=_kms_address(_pick(overrides.get("kms"), config.contracts.kms)),
+        rpc_timeout=_pick(overrides.get("rpc_timeout"), section.rpc_timeout),
+        block_cache=_pick(overrides.get("block_cache"), section.block_cache),
+        host=_pick(overrides.get("host"), section.host),
+        port=_pick(overrides.get("port"), section.port),
+    )
+
+
+def load_settings(
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Unpack[Overrides],
+) -> Settings:
+    """Read the config file (--config, $DSTACK_GOV_CONFIG or ./dstack-gov.toml) and the environment."""
+    config = load_config(resolve_config_path(config_path, environ), environ)
+    return settings_from_config(config, **overrides)

@@ -1,0 +1,58 @@
+"""Fixtures for the webhook: the deployed policy and in-process clients of the ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from web3 import Web3
+
+from authapi import Settings, create_app
+from dstack_gov.anvil import Anvil
+from tests.authapi.world import World, build_world
+from tests.helpers.chain import deploy_kms_fixture, dev_account
+
+WEBHOOK = "http://authapi.test"
+
+ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@asynccontextmanager
+async def webhook_client(
+    settings: Settings, rpc_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Yield an httpx client wired in-process to a fresh webhook app; close its RPC pool afterwards."""
+    app = create_app(settings, rpc_transport=rpc_transport)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=WEBHOOK) as client:
+            yield client
+    finally:
+        await app.state.webhook.reader.rpc.aclose()
+
+
+@pytest.fixture(scope="session")
+def world(w3: Web3) -> World:
+    """The policy, deployed once per session before any test's snapshot, so every revert keeps it."""
+    return build_world(deploy_kms_fixture(w3, dev_account(0)))
+
+
+@pytest.fixture
+def client_for(anvil: Anvil, world: World) -> ClientFactory:
+    """Return a factory of webhook clients on the session chain; keyword arguments override Settings."""
+
+    def factory(**overrides: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        fields: dict[str, Any] = {"rpc_url": anvil.url, "kms_address": world.kms.kms_address}
+        fields.update(overrides)
+        return webhook_client(Settings(**fields))
+
+    return factory
+
+
+@pytest.fixture
+async def client(client_for: ClientFactory) -> AsyncIterator[httpx.AsyncClient]:
+    """A webhook client with default settings (no block cache)."""
+    async with client_for() as c:
+        yield c

@@ -1,0 +1,78 @@
+"""httpx transports for the webhook's RPC side: record real traffic, or answer with canned batches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from eth_abi.abi import encode
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Pass requests to a real transport and keep each JSON-RPC batch that was sent."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.batches: list[list[dict[str, Any]]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.batches.append(json.loads(await request.aread()))
+        return await self.inner.handle_async_request(request)
+
+    def methods(self) -> list[list[str]]:
+        """Return the method names of every batch, in order."""
+        return [[call["method"] for call in batch] for batch in self.batches]
+
+    def blocks(self) -> list[list[str]]:
+        """Return the block parameter of every eth_call, batch by batch."""
+        return [[c["params"][1] for c in batch if c["method"] == "eth_call"] for batch in self.batches]
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+Answer = Callable[[list[dict[str, Any]]], httpx.Response]
+
+
+def canned(answer: Answer) -> tuple[httpx.MockTransport, list[list[dict[str, Any]]]]:
+    """Return a transport that answers each batch with `answer(batch)`, and the list of batches seen."""
+    seen: list[list[dict[str, Any]]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        batch = json.loads(request.content)
+        seen.append(batch)
+        return answer(batch)
+
+    return httpx.MockTransport(handle), seen
+
+
+def hex_of(types: list[str], values: list[Any]) -> str:
+    """ABI-encode `values` as an eth_call result."""
+    return "0x" + encode(types, values).hex()
+
+
+ALLOWED = hex_of(["bool", "string"], [True, ""])
+GATEWAY = hex_of(["string"], ["gw-from-mock"])
+
+
+def results(*values: Any) -> Answer:
+    """Answer every batch with these results, one per call, ids matched."""
+
+    def answer(batch: list[dict[str, Any]]) -> httpx.Response:
+        return httpx.Response(
+            200, json=[{"jsonrpc": "2.0", "id": c["id"], "result": v} for c, v in zip(batch, values, strict=False)]
+        )
+
+    return answer
+
+
+def raw(content: bytes, status: int = 200) -> Answer:
+    """Answer every batch with these bytes."""
+    return lambda batch: httpx.Response(status, content=content)
+
+
+def entries(build: Callable[[list[int]], list[Any]]) -> Answer:
+    """Answer with the JSON `build(ids)` makes from the request ids."""
+    return lambda batch: httpx.Response(200, json=build([c["id"] for c in batch]))
