@@ -214,7 +214,15 @@ contract DstackKms is Initializable, Ownable2StepUpgradeable, UUPSUpgradeable, I
         if (bootInfo.appId.code.length == 0) {
             return (false, "App not deployed or invalid address");
         }
-        return IAppAuth(bootInfo.appId).isAppAllowed(bootInfo);
+        // The app's isAppAllowed has this function's selector and parameter, so the call data is
+        // forwarded as it came: decoding and re-encoding the struct would only cost gas.
+        (bool success, bytes memory result) = bootInfo.appId.staticcall(msg.data);
+        if (!success) {
+            assembly ("memory-safe") {
+                revert(add(result, 32), mload(result))
+            }
+        }
+        return abi.decode(result, (bool, string));
     }
 
     /// @inheritdoc IERC165

@@ -1,0 +1,1 @@
+"""Contract tests: artifacts, interface, and behaviour against anvil."""
