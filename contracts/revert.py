@@ -74,7 +74,7 @@ def decode_revert(data: bytes | None, extra_errors: Iterable[tuple[bytes, str]] 
             name, types = known[selector]
             args = decode(list(types), body) if types else ()
             return f"{name}({', '.join(_format_value(a) for a in args)})"
-    except Exception:
+    except Exception:  # noqa: BLE001 - malformed revert data is reported as such below
         return f"reverted with undecodable data 0x{bytes(data).hex()}"
     for extra_selector, label in extra_errors:
         if selector == extra_selector:

@@ -134,7 +134,7 @@ class TransactionSender:
             return {"gasPrice": self.w3.eth.gas_price * scale // 100}
         try:
             tip = int(self.w3.eth.max_priority_fee)
-        except Exception:
+        except Exception:  # noqa: BLE001 - some nodes lack eth_maxPriorityFeePerGas
             tip = 10**9
         tip = max(tip, 1) * scale // 100
         return {"maxFeePerGas": (2 * int(base_fee) + tip) * scale // 100, "maxPriorityFeePerGas": tip}

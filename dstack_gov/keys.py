@@ -31,7 +31,7 @@ def account_from_hex(text: str, origin: str) -> LocalAccount:
     """Build an account from hex key text; the error names the origin, never the key."""
     try:
         return Account.from_key(text.strip())
-    except Exception:
+    except Exception:  # noqa: BLE001 - any parse failure means the same thing here
         raise InvalidInput(f"{origin}: not a valid private key (32 bytes of hex)") from None
 
 
@@ -88,6 +88,6 @@ def _from_keystore(
         key = Account.decrypt(keystore, password)
     except ValueError:
         raise InvalidInput(f"keystore {path}: wrong password or corrupt keystore") from None
-    except Exception:
+    except Exception:  # noqa: BLE001 - a malformed keystore structure
         raise InvalidInput(f"keystore {path}: not a valid keystore") from None
     return Account.from_key(key)

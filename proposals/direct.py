@@ -40,7 +40,7 @@ def created_app_id(reader: ChainReader, kms: ChecksumAddress, receipt: Receipt) 
             continue
         try:
             return Web3.to_checksum_address(event.process_log(log)["args"]["appId"])
-        except Exception:  # noqa: S112 - other events of the KMS do not match this ABI entry
+        except Exception:  # noqa: BLE001, S112 - other events of the KMS do not match this ABI entry
             continue
     return None
 

@@ -60,6 +60,6 @@ def decode_call(group: Group | None, calldata: bytes) -> DecodedCall:
         if action.selector == selector:
             try:
                 return DecodedCall(action, action.decode(calldata), selector)
-            except Exception:
+            except Exception:  # noqa: BLE001 - malformed arguments are reported as undecodable
                 break
     return DecodedCall(None, {}, selector)

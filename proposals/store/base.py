@@ -1,0 +1,91 @@
+"""The storage contract the core relies on; the SQLAlchemy store implements it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from eth_typing import ChecksumAddress
+
+from proposals.models import (
+    AuditEntry,
+    NewProposal,
+    NewSignature,
+    Proposal,
+    ProposalState,
+    StoredSignature,
+)
+
+
+class Store(Protocol):
+    """Persistence for proposals, signatures, the audit log and reconciliation cursors.
+
+    Every write also appends to the audit log in the same database transaction.
+    Errors: proposals.errors.NotFound for a missing proposal, Conflict for a duplicate
+    safeTxHash, a duplicate (proposal, owner) signature, or a transition from an unexpected state.
+    """
+
+    def create_proposal(self, new: NewProposal, *, actor: str) -> Proposal:
+        """Insert a proposal (audit event `created`)."""
+
+    def get(self, proposal_id: int) -> Proposal:
+        """Return one proposal or raise NotFound."""
+
+    def find_by_hash(self, safe_tx_hash: bytes) -> Proposal | None:
+        """Return the proposal with this safeTxHash, if any."""
+
+    def list_proposals(
+        self,
+        *,
+        states: Iterable[ProposalState] | None = None,
+        safe: ChecksumAddress | None = None,
+        nonce: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Proposal]:
+        """Return proposals, newest first, filtered by state / Safe / nonce."""
+
+    def reserved_nonces(self, safe: ChecksumAddress) -> set[int]:
+        """Return the nonces held by open proposals (pending, approved, executing, failed) of `safe`."""
+
+    def transition(
+        self,
+        proposal_id: int,
+        new_state: ProposalState,
+        *,
+        actor: str,
+        expected: Iterable[ProposalState],
+        detail: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> Proposal:
+        """Atomically move a proposal from one of `expected` to `new_state` (compare-and-set).
+
+        `fields` may set execution_tx_hash, execution_block, execution_gas, failure_reason.
+        Raises Conflict (with the current state) when the proposal is not in `expected`,
+        so two replicas can never both claim the same execution.
+        Audit event: `state:<old>-><new>` with `detail` and the fields.
+        """
+
+    def add_signature(self, new: NewSignature, *, actor: str) -> StoredSignature:
+        """Store a verified signature (audit event `signature`); Conflict if that owner already signed."""
+
+    def remove_signature(self, proposal_id: int, owner: ChecksumAddress, *, actor: str, reason: str) -> None:
+        """Drop a signature that is no longer valid (audit event `signature-dropped`, the bytes kept there)."""
+
+    def signatures(self, proposal_id: int) -> list[StoredSignature]:
+        """Return a proposal's signatures, oldest first."""
+
+    def record(self, proposal_id: int | None, *, actor: str, event: str, detail: Mapping[str, Any]) -> None:
+        """Append a free-form audit entry (e.g. an announcement, a reminder, a refused signature)."""
+
+    def audit(
+        self, *, proposal_id: int | None = None, since: datetime | None = None, limit: int | None = None
+    ) -> list[AuditEntry]:
+        """Return audit entries in insertion order."""
+
+    def get_cursor(self, name: str) -> int | None:
+        """Return a named integer cursor (e.g. the last block reconciliation scanned)."""
+
+    def set_cursor(self, name: str, value: int) -> None:
+        """Set a named integer cursor."""
