@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -9,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 from web3.types import TxParams
 
 from .revert import decode_revert
@@ -72,12 +73,26 @@ def describe_call_error(error: ContractLogicError) -> str:
 
 
 class TransactionSender:
-    """Sign and send transactions for one local account, one at a time."""
+    """Sign and send transactions for one local account; re-broadcast with higher fees when stuck."""
 
-    def __init__(self, w3: Web3, account: LocalAccount, *, receipt_timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        *,
+        receipt_timeout: float = 120.0,
+        stuck_after: float | None = None,
+        max_bumps: int = 3,
+        poll_interval: float = 0.05,
+    ) -> None:
         self.w3 = w3
         self.account = account
         self.receipt_timeout = receipt_timeout
+        # None: never bump (wait the full receipt_timeout for the first broadcast).
+        self.stuck_after = stuck_after
+        self.max_bumps = max_bumps
+        self.poll_interval = poll_interval
+        self.broadcasts: list[HexBytes] = []  # every hash sent by the last send(), for audit
 
     @property
     def address(self) -> ChecksumAddress:
@@ -112,11 +127,7 @@ class TransactionSender:
             except ContractLogicError as error:
                 raise TransactionReverted(describe_call_error(error)) from error
         tx["gas"] = gas
-        tx.update(self.fees())
-        signed = self.account.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        raw = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
-        receipt = Receipt.from_web3(raw)
+        receipt = self._broadcast_until_mined(tx)
         if receipt.status != 1:
             raise TransactionReverted("transaction reverted on chain", tx_hash=receipt.tx_hash)
         return receipt
@@ -125,16 +136,58 @@ class TransactionSender:
         """Deploy a contract from its creation code (constructor arguments appended)."""
         return self.send(None, creation_code)
 
-    def fees(self, bump_percent: int = 0) -> dict[str, int]:
-        """Return EIP-1559 fee fields (or a legacy gas price), raised by `bump_percent`."""
+    def _broadcast_until_mined(self, tx: dict[str, Any]) -> Receipt:
+        """Send `tx`; while no receipt arrives, replace it at the same nonce with bumped fees."""
+        self.broadcasts = []
+        fees = self.fees()
+        for attempt in range(self.max_bumps + 1):
+            if attempt:
+                fees = self._bumped(fees)
+            tx.update(fees)
+            signed = self.account.sign_transaction(tx)
+            try:
+                self.broadcasts.append(HexBytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)))
+            except Web3RPCError as error:
+                # An earlier broadcast was mined meanwhile: its receipt is what we wait for.
+                if "nonce too low" not in str(error).lower() or not self.broadcasts:
+                    raise
+            last = attempt == self.max_bumps or self.stuck_after is None
+            receipt = self._wait_any(self.receipt_timeout if last else cast(float, self.stuck_after))
+            if receipt is not None:
+                return receipt
+            if last:
+                break
+        raise TimeExhausted(f"no receipt for {len(self.broadcasts)} broadcast(s) of nonce {tx['nonce']}")
+
+    def _wait_any(self, timeout: float) -> Receipt | None:
+        """Poll every broadcast hash until one has a receipt or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for tx_hash in reversed(self.broadcasts):
+                try:
+                    raw = self.w3.eth.get_transaction_receipt(tx_hash)
+                except TransactionNotFound:
+                    continue
+                if raw is not None:
+                    return Receipt.from_web3(raw)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(self.poll_interval)
+
+    def _bumped(self, fees: dict[str, int]) -> dict[str, int]:
+        """Return fees at least 12.5% above `fees` (nodes want >= 10% to replace) and at market."""
+        fresh = self.fees()
+        return {key: max(fresh[key], value * 9 // 8 + 1) for key, value in fees.items()}
+
+    def fees(self) -> dict[str, int]:
+        """Return EIP-1559 fee fields (or a legacy gas price) for the next block."""
         latest = self.w3.eth.get_block("latest")
         base_fee = latest.get("baseFeePerGas")
-        scale = 100 + bump_percent
         if base_fee is None:
-            return {"gasPrice": self.w3.eth.gas_price * scale // 100}
+            return {"gasPrice": int(self.w3.eth.gas_price)}
         try:
             tip = int(self.w3.eth.max_priority_fee)
         except Exception:  # noqa: BLE001 - some nodes lack eth_maxPriorityFeePerGas
             tip = 10**9
-        tip = max(tip, 1) * scale // 100
-        return {"maxFeePerGas": (2 * int(base_fee) + tip) * scale // 100, "maxPriorityFeePerGas": tip}
+        tip = max(tip, 1)
+        return {"maxFeePerGas": 2 * int(base_fee) + tip, "maxPriorityFeePerGas": tip}

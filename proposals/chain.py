@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from eth_typing import ChecksumAddress
+from safe_eth.eth import EthereumClient
 from safe_eth.eth.contracts import get_safe_V1_4_1_contract
 from web3 import Web3
 from web3.contract import Contract
@@ -31,6 +32,18 @@ def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: floa
     if expected_chain_id is not None and chain_id != expected_chain_id:
         raise Unavailable(f"wrong chain: the RPC node reports chain id {chain_id}, expected {expected_chain_id}")
     return w3
+
+
+def connect_client(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> EthereumClient:
+    """Return a safe-eth-py client whose web3 is checked like `connect` checks it."""
+    client = EthereumClient(rpc_url, provider_timeout=int(max(1, timeout)), slow_provider_timeout=int(max(1, timeout)))  # type: ignore[arg-type]
+    try:
+        chain_id = client.w3.eth.chain_id
+    except Exception as exc:  # any failure here means the node is unusable
+        raise Unavailable("the RPC node is unreachable or not an Ethereum node") from exc
+    if expected_chain_id is not None and chain_id != expected_chain_id:
+        raise Unavailable(f"wrong chain: the RPC node reports chain id {chain_id}, expected {expected_chain_id}")
+    return client
 
 
 class ChainReader:

@@ -80,6 +80,7 @@ def ownership_actions(group: Group, noun: str) -> Sequence[Action]:
             risk=Risk.HIGH,
             custom_diff=_ownership_accept_diff(group),
             custom_check=_accept_check(group),
+            caller_getter="pendingOwner",
         ),
         Action(
             group=group,

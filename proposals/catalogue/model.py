@@ -159,6 +159,8 @@ class Action:
     from_abi: FromAbi | None = None
     # Actions anyone may call (registerApp) don't need the owner's signature.
     permissionless: bool = False
+    # Whose signature the call needs: the target's `owner()`, or (acceptOwnership) its `pendingOwner()`.
+    caller_getter: str = "owner"
     extra_help: str = ""
     arg_types: tuple[str, ...] = field(init=False)
     selector: bytes = field(init=False)

@@ -1,0 +1,85 @@
+"""The composition root for the proposals core: config in, a ready GovernanceService out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from eth_typing import ChecksumAddress
+
+from contracts import TransactionSender
+from dstack_gov.config import Config, ConfigError, KeySection
+from dstack_gov.keys import KeySource, load_account
+from proposals.chain import connect_client
+from proposals.execution import Executor
+from proposals.safe_tx import CANONICAL_MULTI_SEND_CALL_ONLY, CANONICAL_SIMULATE_TX_ACCESSOR, read_safe_state
+from proposals.service import GovernanceService, ServiceSettings
+from proposals.store import open_store
+
+EXECUTOR_KEY_ENV = "DSTACK_GOV_EXECUTOR_KEY"
+# Gas-price bumps for a stuck execution: wait this long per broadcast before replacing it.
+EXECUTOR_STUCK_AFTER_SECONDS = 45.0
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line values that win over the config file."""
+
+    rpc_url: str | None = None
+    kms: ChecksumAddress | None = None
+
+
+def service_settings(config: Config) -> ServiceSettings:
+    """Return the service tunables the config asks for."""
+    return ServiceSettings(
+        multi_send=config.safe_infra.multi_send_call_only or CANONICAL_MULTI_SEND_CALL_ONLY,  # type: ignore[arg-type]
+        simulate_accessor=config.safe_infra.simulate_tx_accessor or CANONICAL_SIMULATE_TX_ACCESSOR,  # type: ignore[arg-type]
+        proposal_ttl=timedelta(seconds=config.schedule.proposal_ttl),
+    )
+
+
+def executor_source(section: KeySection) -> KeySource:
+    """Return where the executor key comes from (the config, else $DSTACK_GOV_EXECUTOR_KEY)."""
+    return KeySource(env=section.env or EXECUTOR_KEY_ENV, file=section.file, keystore=section.keystore,
+                     password_file=section.password_file)  # fmt: skip
+
+
+def build_service(
+    config: Config,
+    overrides: Overrides = Overrides(),
+    *,
+    with_executor: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> GovernanceService:
+    """Connect to the chain and the database, and load the executor key (never an owner)."""
+    environ = os.environ if environ is None else environ
+    if not config.safes:
+        raise ConfigError("no Safes configured: add a [[safes]] entry (address = ...) to the config")
+    client = connect_client(
+        overrides.rpc_url or config.chain.rpc_url,
+        expected_chain_id=config.chain.chain_id,
+        timeout=config.chain.rpc_timeout,
+    )
+    safes = tuple(s.address for s in config.safes)
+    executor = None
+    if with_executor:
+        account = load_account(executor_source(config.executor), environ=environ, required=False)
+        if account is not None:
+            for safe in safes:
+                if read_safe_state(client.w3, safe).is_owner(account.address):  # type: ignore[arg-type]
+                    raise ConfigError(
+                        f"the executor {account.address} is an owner of Safe {safe}; use a separate gas-only key"
+                    )
+            sender = TransactionSender(client.w3, account, stuck_after=EXECUTOR_STUCK_AFTER_SECONDS)
+            executor = Executor(sender, client)
+    store = open_store(config.database.url)
+    return GovernanceService(
+        client=client,
+        store=store,
+        safes=safes,  # type: ignore[arg-type]
+        kms=overrides.kms or config.contracts.kms,  # type: ignore[arg-type]
+        settings=service_settings(config),
+        executor=executor,
+    )

@@ -1,0 +1,365 @@
+"""The governance service: propose, sign, execute on quorum, cancel. Front ends call only this."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from safe_eth.eth import EthereumClient
+
+from proposals.chain import ChainReader
+from proposals.decode import Known
+from proposals.errors import Conflict, GovernanceError, InvalidInput
+from proposals.execution import ExecutionResult, Executor
+from proposals.models import (
+    OPEN_STATES,
+    TERMINAL_STATES,
+    NewProposal,
+    NewSignature,
+    Proposal,
+    ProposalKind,
+    ProposalState,
+)
+from proposals.planning import ChangeRequest, Plan, Planner
+from proposals.safe_tx import (
+    CANONICAL_MULTI_SEND_CALL_ONLY,
+    CANONICAL_SIMULATE_TX_ACCESSOR,
+    SafeState,
+    read_safe_state,
+    safe_tx_hashes,
+    typed_data,
+)
+from proposals.signatures import CheckedSignature, SignatureRefused, check_signature, combine, recheck
+from proposals.store.base import Store
+from proposals.views import ProposalView, build_view
+
+log = logging.getLogger(__name__)
+SIGNABLE_STATES = frozenset({ProposalState.PENDING, ProposalState.APPROVED, ProposalState.FAILED})
+Listener = Callable[[int, str], None]
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Tunables of the service."""
+
+    multi_send: ChecksumAddress = CANONICAL_MULTI_SEND_CALL_ONLY
+    simulate_accessor: ChecksumAddress = CANONICAL_SIMULATE_TX_ACCESSOR
+    proposal_ttl: timedelta | None = timedelta(days=7)
+    # An EXECUTING proposal with no result after this long (a crash mid-send) is retried.
+    executing_timeout: timedelta = timedelta(minutes=10)
+    log_lookback_blocks: int = 50_000
+    log_chunk_blocks: int = 5_000
+
+
+@dataclass(frozen=True)
+class SignResult:
+    """A stored signature and what it caused."""
+
+    proposal: Proposal
+    signature: CheckedSignature
+    valid_count: int
+    threshold: int
+    execution_error: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """A withdrawn proposal, or the rejection proposal that will cancel it once signed."""
+
+    proposal: Proposal
+    rejection: Proposal | None
+
+
+class GovernanceService:
+    """Drives proposals from request to execution; the chain is the truth, the store the memory."""
+
+    def __init__(
+        self,
+        *,
+        client: EthereumClient,
+        store: Store,
+        safes: Sequence[ChecksumAddress],
+        kms: ChecksumAddress | None,
+        settings: ServiceSettings | None = None,
+        executor: Executor | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.client = client
+        self.w3 = client.w3
+        self.store = store
+        self.safes = tuple(safes)
+        self.settings = settings or ServiceSettings()
+        self.executor = executor
+        self.clock = clock
+        self.reader = ChainReader(self.w3, kms)
+        self.planner = Planner(
+            self.reader,
+            known_safes=self.safes,
+            multi_send=self.settings.multi_send,
+            simulate_accessor=self.settings.simulate_accessor,
+        )
+        self.known = Known(kms, (self.settings.multi_send,))
+        self._listeners: list[Listener] = []
+
+    # -- notifications -------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(proposal_id, event)` after every change (front ends refresh their views)."""
+        self._listeners.append(listener)
+
+    def _notify(self, proposal_id: int, event: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(proposal_id, event)
+            except Exception:  # a front end's failure must not undo a recorded change
+                log.exception("listener failed for proposal %s (%s)", proposal_id, event)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, proposal_id: int) -> Proposal:
+        """Return one proposal (NotFound if missing)."""
+        return self.store.get(proposal_id)
+
+    def view(self, proposal_id: int) -> ProposalView:
+        """Return the proposal with live signature validity against the Safe's current owners."""
+        proposal = self.store.get(proposal_id)
+        stored = self.store.signatures(proposal_id)
+        state = read_safe_state(self.w3, proposal.safe)
+        dropped: dict[str, str] = {}
+        if proposal.state in OPEN_STATES and stored:
+            checked = recheck(self.client, state, safe_tx_hashes(proposal.safe_tx), stored)
+            dropped = {sig.owner.lower(): reason for sig, reason in checked.dropped}
+        return build_view(proposal, stored, state, self.known, dropped)
+
+    def typed_data(self, proposal_id: int) -> dict[str, object]:
+        """Return the EIP-712 typed data owners sign."""
+        return typed_data(self.store.get(proposal_id).safe_tx)
+
+    def list_proposals(self, states: Sequence[ProposalState] | None = None, limit: int = 100) -> list[Proposal]:
+        """Return proposals, newest first."""
+        return self.store.list_proposals(states=states, limit=limit)
+
+    # -- proposing -----------------------------------------------------------------------
+
+    def plan(self, request: ChangeRequest, *, force: bool = False, nonce: int | None = None) -> Plan:
+        """Build and simulate without storing (a dry run)."""
+        return self.planner.plan(request, self.store.reserved_nonces, force=force, nonce=nonce)
+
+    def propose(
+        self, request: ChangeRequest, *, proposer: str, force: bool = False, nonce: int | None = None
+    ) -> Proposal:
+        """Plan, simulate and store a proposal as pending; it holds its nonce until it ends."""
+        plan = self.plan(request, force=force, nonce=nonce)
+        proposal = self._store_plan(plan, request.title, request.description, proposer, ProposalKind.CHANGE)
+        self.store.record(
+            proposal.id,
+            actor=proposer,
+            event="planned",
+            detail={
+                "warnings": list(plan.warnings),
+                "simulationGas": plan.simulation.gas_used,
+                "changes": [
+                    {"action": a.action.name, "what": c.label, "before": c.before, "after": c.after}
+                    for a in plan.actions
+                    for c in a.changes
+                ],
+            },
+        )
+        self._notify(proposal.id, "created")
+        return proposal
+
+    def _store_plan(
+        self, plan: Plan, title: str, description: str, proposer: str, kind: ProposalKind, rejects: int | None = None
+    ) -> Proposal:
+        ttl = self.settings.proposal_ttl
+        new = NewProposal(
+            kind=kind,
+            state=ProposalState.PENDING,
+            title=title.strip(),
+            description=description,
+            proposer=proposer,
+            safe_tx=plan.tx,
+            safe_tx_hash=plan.hashes.safe_tx_hash,
+            actions=tuple(a.to_call() for a in plan.actions),
+            expires_at=self.clock() + ttl if ttl else None,
+            rejects=rejects,
+        )
+        return self.store.create_proposal(new, actor=proposer)
+
+    # -- signing -------------------------------------------------------------------------
+
+    def sign_with_account(self, proposal_id: int, account: LocalAccount, *, source: str) -> SignResult:
+        """Sign the proposal's typed data (EIP-712) with a local owner key, then add it."""
+        proposal = self.store.get(proposal_id)
+        signed = account.sign_typed_data(full_message=typed_data(proposal.safe_tx))
+        return self.add_signature(proposal_id, bytes(signed.signature), source=source, actor=source)
+
+    def add_signature(
+        self,
+        proposal_id: int,
+        signature: bytes,
+        *,
+        source: str,
+        actor: str,
+        claimed_owner: ChecksumAddress | None = None,
+    ) -> SignResult:
+        """Verify and store a signature; the one that meets the threshold starts execution at once."""
+        proposal = self.store.get(proposal_id)
+        if proposal.state not in SIGNABLE_STATES:
+            raise Conflict(f"proposal #{proposal.id} is {proposal.state.value}; it takes no more signatures")
+        state = read_safe_state(self.w3, proposal.safe)
+        if state.nonce > proposal.nonce:
+            from proposals.reconcile import Reconciler
+
+            Reconciler(self).reconcile_safe(proposal.safe)
+            raise Conflict(f"proposal #{proposal.id}: its nonce {proposal.nonce} has been used already")
+        hashes = safe_tx_hashes(proposal.safe_tx)
+        try:
+            checked = check_signature(self.client, state, hashes, signature, claimed_owner=claimed_owner)
+        except SignatureRefused as exc:
+            self.store.record(proposal.id, actor=actor, event="signature-refused",
+                              detail={"reason": exc.message, "source": source})  # fmt: skip
+            raise
+        if any(s.owner.lower() == checked.owner.lower() for s in self.store.signatures(proposal.id)):
+            raise Conflict(f"{checked.owner} already signed proposal #{proposal.id}")
+        self.store.add_signature(
+            NewSignature(proposal.id, checked.owner, checked.kind, checked.signature, source), actor=actor
+        )
+        self._notify(proposal.id, "signature")
+        valid, error = self.after_signature(proposal.id, state)
+        return SignResult(self.store.get(proposal.id), checked, valid, state.threshold, error)
+
+    def after_signature(self, proposal_id: int, state: SafeState | None = None) -> tuple[int, str | None]:
+        """Move to approved at quorum and execute at once if we hold an executor key."""
+        proposal = self.store.get(proposal_id)
+        state = state or read_safe_state(self.w3, proposal.safe)
+        checked = recheck(self.client, state, safe_tx_hashes(proposal.safe_tx), self.store.signatures(proposal.id))
+        valid = len(checked.valid)
+        if valid >= state.threshold and proposal.state is ProposalState.PENDING:
+            self._transition(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
+        if valid < state.threshold or self.executor is None or state.nonce != proposal.nonce:
+            return valid, None
+        try:
+            self.execute(proposal.id, actor="auto")
+        except GovernanceError as exc:
+            log.warning("automatic execution of proposal %s did not happen: %s", proposal.id, exc.message)
+            return valid, exc.message
+        return valid, None
+
+    # -- executing -----------------------------------------------------------------------
+
+    def execute(self, proposal_id: int, *, actor: str) -> Proposal:
+        """Re-read nonce and owners, re-verify signatures, and execute with the executor key."""
+        if self.executor is None:
+            raise InvalidInput("no executor key is configured ([executor] in the config)")
+        proposal = self.store.get(proposal_id)
+        if proposal.state not in SIGNABLE_STATES:
+            raise Conflict(f"proposal #{proposal.id} is {proposal.state.value}; it cannot be executed")
+        state = read_safe_state(self.w3, proposal.safe)
+        if state.nonce > proposal.nonce:
+            from proposals.reconcile import Reconciler
+
+            Reconciler(self).reconcile_safe(proposal.safe)
+            return self.store.get(proposal.id)
+        if state.nonce < proposal.nonce:
+            raise Conflict(
+                f"proposal #{proposal.id} has nonce {proposal.nonce}; the Safe is at {state.nonce}: "
+                "earlier proposals must execute (or be rejected) first"
+            )
+        hashes = safe_tx_hashes(proposal.safe_tx)
+        checked = recheck(self.client, state, hashes, self.store.signatures(proposal.id))
+        for sig, reason in checked.dropped:
+            self.store.remove_signature(proposal.id, sig.owner, actor=actor, reason=reason)
+        if len(checked.valid) < state.threshold:
+            if proposal.state is ProposalState.APPROVED:
+                self._transition(proposal, ProposalState.PENDING, "below threshold",
+                                 {"signatures": len(checked.valid), "threshold": state.threshold})  # fmt: skip
+            raise Conflict(
+                f"proposal #{proposal.id} has {len(checked.valid)} valid signature(s); the Safe needs {state.threshold}"
+            )
+        if proposal.state is ProposalState.PENDING:
+            proposal = self._transition(proposal, ProposalState.APPROVED, "quorum", {"signatures": len(checked.valid)})
+        # Compare-and-set: of several processes, exactly one claims the execution.
+        claimed = self._transition(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address})
+        try:
+            result = self.executor.execute(claimed.safe_tx, combine(checked.valid, hashes), hashes.safe_tx_hash)
+        except GovernanceError as exc:
+            return self._transition(claimed, ProposalState.FAILED, actor, {"nonceUsed": False},
+                                    failure_reason=exc.message)  # fmt: skip
+        return self.record_execution(claimed, result, actor)
+
+    def record_execution(self, proposal: Proposal, result: ExecutionResult, actor: str) -> Proposal:
+        """Store an execution outcome (ours or found on chain) and its consequences."""
+        detail = {"nonceUsed": result.nonce_used, "broadcasts": ["0x" + h.hex() for h in result.broadcasts]}
+        fields = {"execution_tx_hash": result.tx_hash, "execution_block": result.block_number,
+                  "execution_gas": result.gas_used}  # fmt: skip
+        if result.success:
+            done = self._transition(proposal, ProposalState.EXECUTED, actor, detail, **fields)
+            if done.kind is ProposalKind.REJECTION and done.rejects is not None:
+                self._end(done.rejects, ProposalState.CANCELLED, actor, {"rejectedBy": done.id})
+            return done
+        return self._transition(proposal, ProposalState.FAILED, actor, detail, failure_reason=result.reason, **fields)
+
+    # -- cancelling ----------------------------------------------------------------------
+
+    def cancel(self, proposal_id: int, *, actor: str) -> CancelResult:
+        """Withdraw a proposal nobody signed; otherwise propose the Safe-style rejection at its nonce."""
+        proposal = self.store.get(proposal_id)
+        if proposal.state in TERMINAL_STATES or proposal.state is ProposalState.EXECUTING:
+            raise Conflict(f"proposal #{proposal.id} is {proposal.state.value}; it cannot be cancelled")
+        if proposal.kind is ProposalKind.REJECTION:
+            if self.store.signatures(proposal.id):
+                raise Conflict(f"rejection #{proposal.id} has signatures; it can only be superseded")
+            return CancelResult(self._end(proposal.id, ProposalState.CANCELLED, actor, {"withdrawn": True}), None)
+        if not self.store.signatures(proposal.id):
+            done = self._end(proposal.id, ProposalState.CANCELLED, actor, {"withdrawn": True})
+            return CancelResult(done, None)
+        for existing in self.store.list_proposals(safe=proposal.safe, nonce=proposal.nonce, states=OPEN_STATES):
+            if existing.kind is ProposalKind.REJECTION and existing.rejects == proposal.id:
+                return CancelResult(proposal, existing)
+        plan = self.planner.plan_rejection(proposal.safe, proposal.nonce)
+        rejection = self._store_plan(
+            plan, f"Reject proposal #{proposal.id}: {proposal.title}"[:200],
+            f"Cancels proposal #{proposal.id} by using its nonce {proposal.nonce} for a no-op.",
+            actor, ProposalKind.REJECTION, rejects=proposal.id,
+        )  # fmt: skip
+        self._notify(rejection.id, "created")
+        return CancelResult(proposal, rejection)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _transition(
+        self, proposal: Proposal, new_state: ProposalState, actor: str, detail: dict[str, object], **fields: object
+    ) -> Proposal:
+        updated = self.store.transition(
+            proposal.id, new_state, actor=actor, expected=[proposal.state], detail=detail, **fields
+        )
+        self._notify(proposal.id, new_state.value)
+        return updated
+
+    def _end(self, proposal_id: int, new_state: ProposalState, actor: str, detail: dict[str, object]) -> Proposal:
+        """Move any non-terminal proposal to a terminal state."""
+        current = self.store.get(proposal_id)
+        if current.state in TERMINAL_STATES:
+            return current
+        return self._transition(current, new_state, actor, detail)
+
+    def expire(self) -> list[Proposal]:
+        """End pending/approved proposals whose TTL passed."""
+        now = self.clock()
+        expired = []
+        waiting = [ProposalState.PENDING, ProposalState.APPROVED]
+        for proposal in self.store.list_proposals(states=waiting, limit=10_000):
+            if proposal.expires_at is not None and proposal.expires_at <= now:
+                detail: dict[str, object] = {"expiresAt": proposal.expires_at.isoformat()}
+                expired.append(self._end(proposal.id, ProposalState.EXPIRED, "scheduler", detail))
+        return expired

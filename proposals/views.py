@@ -1,0 +1,145 @@
+"""What a proposal looks like to people: decoded calls, signatures, who is missing, hashes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_typing import ChecksumAddress
+
+from proposals.decode import DescribedCall, Known, describe_tx, risk_warnings
+from proposals.models import OPEN_STATES, Proposal, StoredSignature
+from proposals.safe_tx import SafeState, SafeTxHashes, safe_tx_hashes
+
+
+@dataclass(frozen=True)
+class SignatureView:
+    """One owner's signature and whether it counts now."""
+
+    owner: ChecksumAddress
+    kind: str
+    source: str
+    valid: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """Everything a front end shows about one proposal."""
+
+    proposal: Proposal
+    hashes: SafeTxHashes
+    calls: tuple[DescribedCall, ...]
+    warnings: tuple[str, ...]
+    signatures: tuple[SignatureView, ...]
+    owners: tuple[ChecksumAddress, ...]
+    threshold: int
+    safe_nonce: int
+
+    @property
+    def valid_count(self) -> int:
+        return sum(1 for s in self.signatures if s.valid)
+
+    @property
+    def missing_owners(self) -> tuple[ChecksumAddress, ...]:
+        """Return owners who have not given a valid signature."""
+        signed = {s.owner.lower() for s in self.signatures if s.valid}
+        return tuple(o for o in self.owners if o.lower() not in signed)
+
+    @property
+    def is_open(self) -> bool:
+        return self.proposal.state in OPEN_STATES
+
+
+def build_view(
+    proposal: Proposal,
+    stored: list[StoredSignature],
+    state: SafeState,
+    known: Known,
+    dropped: dict[str, str] | None = None,
+) -> ProposalView:
+    """Assemble the view; `dropped` maps owner (lowercase) -> why that signature no longer counts."""
+    dropped = dropped or {}
+    calls = tuple(describe_tx(proposal.safe_tx, known))
+    signatures = []
+    for sig in stored:
+        reason = dropped.get(sig.owner.lower(), "")
+        if not reason and proposal.state in OPEN_STATES and not state.is_owner(sig.owner):
+            reason = "no longer an owner"
+        signatures.append(SignatureView(sig.owner, sig.kind.value, sig.source, not reason, reason))
+    return ProposalView(
+        proposal=proposal,
+        hashes=safe_tx_hashes(proposal.safe_tx),
+        calls=calls,
+        warnings=tuple(risk_warnings(proposal.safe_tx, calls, known)),
+        signatures=tuple(signatures),
+        owners=state.owners,
+        threshold=state.threshold,
+        safe_nonce=state.nonce,
+    )
+
+
+def _hex(value: bytes | None) -> str | None:
+    return None if value is None else "0x" + bytes(value).hex()
+
+
+def proposal_as_dict(proposal: Proposal) -> dict[str, object]:
+    """Return a proposal as camelCase JSON-ready data (no chain reads)."""
+    tx = proposal.safe_tx
+    return {
+        "id": proposal.id,
+        "kind": proposal.kind.value,
+        "state": proposal.state.value,
+        "title": proposal.title,
+        "description": proposal.description,
+        "proposer": proposal.proposer,
+        "safe": tx.safe,
+        "chainId": tx.chain_id,
+        "nonce": tx.nonce,
+        "safeTxHash": _hex(proposal.safe_tx_hash),
+        "safeTx": {
+            "to": tx.to, "value": str(tx.value), "data": _hex(tx.data), "operation": tx.operation,
+            "safeTxGas": str(tx.safe_tx_gas), "baseGas": str(tx.base_gas), "gasPrice": str(tx.gas_price),
+            "gasToken": tx.gas_token, "refundReceiver": tx.refund_receiver, "nonce": tx.nonce,
+            "safeVersion": tx.safe_version,
+        },
+        "actions": [{"action": a.action, "target": a.target, "values": dict(a.values)} for a in proposal.actions],
+        "rejects": proposal.rejects,
+        "createdAt": proposal.created_at.isoformat(),
+        "updatedAt": proposal.updated_at.isoformat(),
+        "expiresAt": proposal.expires_at.isoformat() if proposal.expires_at else None,
+        "execution": None if proposal.execution_tx_hash is None else {
+            "txHash": _hex(proposal.execution_tx_hash), "blockNumber": proposal.execution_block,
+            "gasUsed": proposal.execution_gas,
+        },
+        "failureReason": proposal.failure_reason,
+    }  # fmt: skip
+
+
+def view_as_dict(view: ProposalView) -> dict[str, object]:
+    """Return a full view (proposal, decoded calls, signatures, hashes) as JSON-ready data."""
+    data = proposal_as_dict(view.proposal)
+    data.update(
+        {
+            "hashes": {
+                "safeTxHash": _hex(view.hashes.safe_tx_hash),
+                "domainHash": _hex(view.hashes.domain_hash),
+                "messageHash": _hex(view.hashes.message_hash),
+            },
+            "calls": [
+                {"to": c.to, "value": str(c.value), "operation": c.operation, "description": c.description,
+                 "action": c.action, "risk": c.risk.value, "values": c.values}
+                for c in view.calls
+            ],
+            "warnings": list(view.warnings),
+            "signatures": [
+                {"owner": s.owner, "kind": s.kind, "source": s.source, "valid": s.valid, "note": s.note}
+                for s in view.signatures
+            ],
+            "confirmations": view.valid_count,
+            "threshold": view.threshold,
+            "owners": list(view.owners),
+            "missingOwners": list(view.missing_owners),
+            "safeNonce": view.safe_nonce,
+        }
+    )  # fmt: skip
+    return data
