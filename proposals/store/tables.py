@@ -1,0 +1,168 @@
+"""The SQLAlchemy tables behind the store; the migrations in proposals/migrations create them.
+
+Rows never leave the store package: proposals.store.sql turns them into the frozen models.
+Adding a table means a class here plus a new Alembic revision (a test checks they agree).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so later revisions (and SQLite batch mode) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ADDRESS = String(42)
+# JSONB on PostgreSQL (compact, indexable); plain JSON text elsewhere.
+JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY, so the 64-bit ids are INTEGER there.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp; SQLite drops the offset, so naive values read back as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        # SQLite stores the wall-clock digits only; hand it UTC without an offset.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Uint256(TypeDecorator[int]):
+    """A Solidity uint256 as decimal text: exact on every backend (SQLite has no 78-digit numeric)."""
+
+    impl = String(78)
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the store's metadata."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ProposalRow(Base):
+    """One proposal: its Safe transaction, its actions and where it is in the lifecycle."""
+
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    # The state before the last transition, set by the same UPDATE that sets `state`.
+    previous_state: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    proposer: Mapped[str] = mapped_column(String(200))
+    safe: Mapped[str] = mapped_column(ADDRESS)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    safe_version: Mapped[str] = mapped_column(String(16))
+    to: Mapped[str] = mapped_column(ADDRESS)
+    value: Mapped[int] = mapped_column(Uint256)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    operation: Mapped[int] = mapped_column(SmallInteger)
+    safe_tx_gas: Mapped[int] = mapped_column(Uint256)
+    base_gas: Mapped[int] = mapped_column(Uint256)
+    gas_price: Mapped[int] = mapped_column(Uint256)
+    gas_token: Mapped[str] = mapped_column(ADDRESS)
+    refund_receiver: Mapped[str] = mapped_column(ADDRESS)
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    safe_tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    actions: Mapped[Any] = mapped_column(JSON_DOCUMENT)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    rejects: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    execution_tx_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    execution_block: Mapped[int | None] = mapped_column(BigInteger)
+    execution_gas: Mapped[int | None] = mapped_column(BigInteger)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(None, "safe_tx_hash", unique=True),
+        # "Pending, newest first" and its count read this index alone.
+        Index(None, "state", "id"),
+        Index(None, "safe", "nonce"),
+    )
+
+
+class SignatureRow(Base):
+    """One owner's current signature on a proposal (dropped ones live on in the audit log)."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    # Always checksummed, so this unique pair is a case-insensitive "one signature per owner".
+    owner: Mapped[str] = mapped_column(ADDRESS)
+    kind: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (UniqueConstraint("proposal_id", "owner"),)
+
+
+class AuditRow(Base):
+    """One append-only audit record; a database trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[Any] = mapped_column(JSON_DOCUMENT)
+
+    __table_args__ = (Index(None, "proposal_id", "id"), Index(None, "at"))
+
+
+class CursorRow(Base):
+    """A named integer cursor, such as the last block reconciliation scanned."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
