@@ -51,6 +51,19 @@ class SafeInfra:
     fallback_handler_v130: ChecksumAddress
 
 
+# Where the singleton factory puts each contract on every chain (these match deploy_safe_infra's results).
+CANONICAL_INFRA = SafeInfra(
+    singleton=Web3.to_checksum_address("0x29fcB43b46531BcA003ddC8FCB67FFE91900C762"),
+    proxy_factory=Web3.to_checksum_address("0x4e1DCf7AD4e460CfD30791CCC4F9c8a4f820ec67"),
+    fallback_handler=Web3.to_checksum_address("0xfd0732Dc9E303f09fCEf3a7388Ad10A83459Ec99"),
+    multi_send_call_only=Web3.to_checksum_address("0x9641d764fc13c8B624c04430C7356C1C7C8102e2"),
+    simulate_tx_accessor=Web3.to_checksum_address("0x3d4BA2E0884aa488718476ca2FB8Efc291A46199"),
+    singleton_v130=Web3.to_checksum_address("0xfb1bffC9d739B8D520DaF37dF666da4C687191EA"),
+    proxy_factory_v130=Web3.to_checksum_address("0xC22834581EbC8527d974F8a1c97E1bEA4EF910BC"),
+    fallback_handler_v130=Web3.to_checksum_address("0x017062a1dE2FE6b99BE3d9d37841FeD19F573804"),
+)
+
+
 def ensure_singleton_factory(client: EthereumClient, funder: LocalAccount) -> None:
     """Deploy the Safe singleton factory unless it is already there."""
     if client.get_singleton_factory_address():

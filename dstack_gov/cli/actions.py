@@ -14,6 +14,7 @@ from dstack_gov.cli.session import Session, chain_options, key_options
 from proposals.catalogue import Action, Group, Kind, Param, actions, parse_address
 from proposals.direct import DirectResult, DirectRunner
 from proposals.errors import InvalidInput
+from proposals.planning import ChangeRequest, RequestedAction
 
 
 def identifier(param: Param) -> str:
@@ -104,36 +105,71 @@ def render_direct(session: Session, result: DirectResult) -> None:
     emit(session.json_output, payload, human)
 
 
-def action_command(action: Action) -> click.Command:
-    """Build the CLI command of one catalogue action."""
+def _default_title(action: Action, raw: dict[str, Any], target: ChecksumAddress) -> str:
+    shown = {p.name: raw[p.name] if raw.get(p.name) is not None else "(default)" for p in action.params}
+    return action.describe(shown, target)[:200]
+
+
+def _owner_is_contract(session: Session, action: Action, target: ChecksumAddress) -> bool:
+    """Return True when whoever must call `action` on `target` is a contract (a Safe)."""
+    if action.group is Group.SAFE or action.permissionless:
+        return action.group is Group.SAFE
+    session.reader.require_code(target, f"{action.group.value} contract")
+    caller = parse_address(session.reader.read(action.group, target, action.caller_getter), action.caller_getter)
+    return session.reader.has_code(caller)
+
+
+def action_command(action: Action, *, proposing: bool) -> click.Command:
+    """Build the CLI command of one catalogue action (direct, via a Safe proposal, or either)."""
 
     def callback(**options: Any) -> None:
+        from dstack_gov.cli.proposals import file_proposal
+
         force = bool(options.pop("force"))
-        values = parse_values(action, options)
+        via_safe = True if proposing else options.pop("via_safe")
+        title, description, nonce = options.pop("title"), options.pop("description"), options.pop("nonce")
+        raw = {p.name: options.pop(identifier(p)) for p in action.params}
+        values = action.parse({k: v for k, v in raw.items() if v is not None})  # input errors before any I/O
         session = Session.from_options(options)
-        sender = session.sender()
         target = resolve_target(session, action.group, options)
+        if via_safe is None:
+            via_safe = _owner_is_contract(session, action, target)
+        if via_safe:
+            requested = RequestedAction(action, {k: v for k, v in raw.items() if v is not None}, target)
+            request = ChangeRequest(title or _default_title(action, raw, target), (requested,), description or "")
+            file_proposal(session, request, force=force, nonce=nonce)
+            return
+        sender = session.sender()
         result = DirectRunner(session.reader, sender).run(action, target, values, force=force)
         render_direct(session, result)
 
+    params: list[click.Parameter] = [
+        *click_params(action),
+        *target_options(action.group),
+        click.Option(["--force"], is_flag=True, help="Go ahead even if the precheck refuses."),
+        click.Option(["--title"], help="Proposal title (Safe mode; default: the action in words)."),
+        click.Option(["--description"], help="Proposal description (Safe mode)."),
+        click.Option(["--nonce"], type=click.IntRange(0), help="Use this Safe nonce (Safe mode; default: next free)."),
+    ]
+    if not proposing:
+        params.append(click.Option(["--via-safe/--direct"], "via_safe", default=None,
+                                   help="Propose to the owning Safe, or send with the key "
+                                        "(default: propose when the owner is a contract)."))  # fmt: skip
+    mode = "Files a Safe proposal." if proposing else "Sends with your key, or files a Safe proposal."
     command = click.Command(
         action.command,
         callback=callback,
-        params=[
-            *click_params(action),
-            *target_options(action.group),
-            click.Option(["--force"], is_flag=True, help="Send even if the precheck refuses."),
-        ],
-        help=f"{action.summary}\n\nRisk: {action.risk.value}. Calls {action.function}.",
+        params=params,
+        help=f"{action.summary}\n\n{mode} Risk: {action.risk.value}. Calls {action.function}.",
         short_help=action.summary,
     )
     # click's option decorators append to a built Command as well as to a function.
-    return key_options(chain_options(command))
+    return key_options(chain_options(command)) if not proposing else chain_options(command)
 
 
-def group_for(group: Group, help_text: str) -> click.Group:
+def group_for(group: Group, help_text: str, *, proposing: bool = False) -> click.Group:
     """Build a command group holding every catalogue action of `group`."""
     cli_group = click.Group(group.value, help=help_text)
     for action in actions(group):
-        cli_group.add_command(action_command(action))
+        cli_group.add_command(action_command(action, proposing=proposing))
     return cli_group

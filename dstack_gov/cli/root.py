@@ -26,14 +26,24 @@ def cli(verbose: bool) -> None:
 
 def _register_commands() -> None:
     # Imported here so each command module can import `cli` without a cycle.
-    from dstack_gov.cli import actions, authapi, demo, deploy, devnet, info
+    from dstack_gov.cli import actions, authapi, demo, deploy, devnet, info, proposals, safes
     from proposals.catalogue import Group
 
     kms = actions.group_for(Group.KMS, "DstackKms admin actions (OS images, KMS settings, app registry).")
     kms.add_command(deploy.kms_deploy)
     app = actions.group_for(Group.APP, "DstackApp admin actions (compose hashes, devices, TCB rule).")
     app.add_command(deploy.app_deploy)
-    for command in (kms, app, info.info, info.check, devnet.devnet, demo.demo, authapi.authapi):
+    safe = actions.group_for(Group.SAFE, "The Safe's owners and threshold (always as proposals).", proposing=True)
+    safe.add_command(safes.safe_create)
+    propose = proposals.propose
+    for group, text in ((Group.KMS, "Propose DstackKms actions."), (Group.APP, "Propose DstackApp actions."),
+                        (Group.SAFE, "Propose Safe owner/threshold changes.")):  # fmt: skip
+        propose.add_command(actions.group_for(group, text, proposing=True))
+    for command in (
+        kms, app, safe, propose, proposals.sign, proposals.export, proposals.status, proposals.list_,
+        proposals.execute, proposals.cancel, proposals.audit, proposals.reconcile,
+        info.info, info.check, devnet.devnet, demo.demo, authapi.authapi,
+    ):  # fmt: skip
         cli.add_command(command)
 
 

@@ -1,0 +1,65 @@
+"""Rendering proposals for people (rich) and machines (the core's JSON views)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from dstack_gov.cli.output import key_value_table
+from proposals.catalogue import Risk
+from proposals.models import Proposal
+from proposals.views import ProposalView
+
+_STATE_STYLE = {"pending": "yellow", "approved": "cyan", "executing": "cyan", "executed": "green",
+                "failed": "red", "cancelled": "dim", "superseded": "dim", "expired": "dim"}  # fmt: skip
+
+
+def state_label(state: str) -> str:
+    """Return a coloured state name."""
+    return f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]"
+
+
+def render_view(console: Console, view: ProposalView) -> None:
+    """Print one proposal: what it does, its risk, who signed, and the hashes to check."""
+    p = view.proposal
+    console.print(f"[bold]#{p.id} {p.title}[/]  {state_label(p.state.value)}  ({p.kind.value}, by {p.proposer})")
+    if p.description:
+        console.print(p.description)
+    for warning in view.warnings:
+        console.print(f"[bold red]⚠ {warning}[/]")
+    calls = Table(box=None, pad_edge=False, show_header=True)
+    calls.add_column("#")
+    calls.add_column("action", overflow="fold")
+    calls.add_column("risk")
+    for index, call in enumerate(view.calls, start=1):
+        style = "red" if call.risk is Risk.HIGH else "yellow" if call.risk is Risk.MEDIUM else "green"
+        calls.add_row(str(index), call.description, f"[{style}]{call.risk.value}[/]")
+    console.print(calls)
+    signed = ", ".join(f"{s.owner} ({s.kind}{'' if s.valid else ': ' + s.note})" for s in view.signatures) or "-"
+    rows: list[tuple[str, object]] = [
+        ("Safe", f"{p.safe} nonce {p.nonce} (Safe is at {view.safe_nonce})"),
+        ("signatures", f"{view.valid_count} of {view.threshold}"),
+        ("signed", signed),
+        ("not yet signed", ", ".join(view.missing_owners) or "-"),
+        ("safeTxHash", "0x" + view.hashes.safe_tx_hash.hex()),
+        ("domain hash", "0x" + view.hashes.domain_hash.hex()),
+        ("message hash", "0x" + view.hashes.message_hash.hex()),
+        ("expires", p.expires_at.isoformat(timespec="seconds") if p.expires_at else "never"),
+    ]
+    if p.execution_tx_hash:
+        rows.append(("execution", f"0x{p.execution_tx_hash.hex()} block {p.execution_block} gas {p.execution_gas:,}"))
+    if p.failure_reason:
+        rows.append(("failure", p.failure_reason))
+    if p.rejects:
+        rows.append(("rejects", f"proposal #{p.rejects}"))
+    console.print(key_value_table(rows))
+
+
+def proposals_table(proposals: list[Proposal]) -> Table:
+    """Return a one-line-per-proposal table."""
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "state", "Safe", "nonce", "title"):
+        table.add_column(column, overflow="fold")
+    for p in proposals:
+        table.add_row(str(p.id), state_label(p.state.value), p.safe, str(p.nonce), p.title)
+    return table
