@@ -175,7 +175,7 @@ def _json_number(value: int) -> int | str:
 def typed_data(tx: SafeTxData) -> dict[str, Any]:
     """Return EIP-712 typed data JSON for `tx`, as eth_signTypedData_v4 and `cast wallet sign --data` take it."""
     structured = to_safe_tx(tx).eip712_structured_data
-    message = {}
+    message: dict[str, Any] = {}
     for key, value in structured["message"].items():
         if isinstance(value, (bytes, bytearray)):
             message[key] = "0x" + bytes(value).hex()

@@ -44,9 +44,7 @@ class KmsFixture:
         deployment = deploy_app(
             self.sender(), self.app_implementation, AppSettings(owner=owner or self.owner.address, **settings)
         )
-        self.sender().send(self.kms_address, bytes.fromhex(
-            self.kms.encode_abi("registerApp", [deployment.proxy])[2:]
-        ))
+        self.sender().send(self.kms_address, bytes.fromhex(self.kms.encode_abi("registerApp", [deployment.proxy])[2:]))
         return app_contract(self.w3, deployment.proxy)
 
 
@@ -78,6 +76,15 @@ def boot_info(**overrides: Any) -> dict[str, Any]:
 
 def boot_tuple(info: dict[str, Any]) -> tuple[Any, ...]:
     """Return the ABI tuple of a boot-info dict, in struct order."""
-    keys = ("appId", "composeHash", "instanceId", "deviceId", "mrAggregated", "mrSystem", "osImageHash",
-            "tcbStatus", "advisoryIds")
+    keys = (
+        "appId",
+        "composeHash",
+        "instanceId",
+        "deviceId",
+        "mrAggregated",
+        "mrSystem",
+        "osImageHash",
+        "tcbStatus",
+        "advisoryIds",
+    )
     return tuple(info[k] for k in keys)
