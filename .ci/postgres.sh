@@ -20,12 +20,12 @@ _pg_log() { echo "postgres.sh: $*" >&2; }
 
 _pg_bindir() {
     local dir
-    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
     if [[ -z "$dir" && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
         _pg_log "no PostgreSQL server binaries found: installing Debian's postgresql package"
         DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
-        dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+        dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
     fi
     [[ -n "$dir" && -x "$dir/initdb" ]] || { _pg_log "PostgreSQL server binaries not found under /usr/lib/postgresql"; return 1; }
     echo "$dir"
@@ -58,7 +58,8 @@ pg_start() {
     local bindir user dir port attempt
     bindir=$(_pg_bindir) || return 1
     user=$(_pg_runas_user) || return 1
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/dstack-gov-pg.XXXXXX") || return 1
+    # Not $TMPDIR: it may be private to the caller, and the server runs as another user.
+    dir=$(mktemp -d /tmp/dstack-gov-pg.XXXXXX) || return 1
     chmod 0755 "$dir"
     chown "$user" "$dir"
     _pg_as "$user" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C \
@@ -91,13 +92,13 @@ pg_start() {
 
 # pg_stop [DIR]: fast-shut-down the server started in DIR (by its PID) and delete DIR.
 pg_stop() {
-    local dir=${1:-${DSTACK_GOV_PG_DIR:-}} pid waited
+    local dir=${1:-${DSTACK_GOV_PG_DIR:-}} pid
     [[ -n "$dir" && -d "$dir" ]] || return 0
     if [[ -f "$dir/server.pid" ]]; then
         pid=$(cat "$dir/server.pid")
         # SIGINT is PostgreSQL's "fast" shutdown: roll back open sessions, then exit.
         if kill -INT "$pid" 2>/dev/null; then
-            for waited in $(seq 1 100); do
+            for _ in $(seq 1 100); do
                 kill -0 "$pid" 2>/dev/null || break
                 sleep 0.1
             done
