@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_typing import ChecksumAddress
 from sqlalchemy import URL, Engine, Select, delete, func, select, update
@@ -35,6 +35,9 @@ from .engine import make_engine
 from .rows import checksummed, jsonable, proposal_row, to_audit_entry, to_proposal, to_signature, tx_hash, utc
 from .schema import upgrade
 from .tables import AuditRow, CursorRow, ProposalRow, SignatureRow
+
+if TYPE_CHECKING:
+    from .base import Store
 
 Clock = Callable[[], datetime]
 
@@ -177,10 +180,10 @@ class SqlStore:
                 current = session.scalar(select(ProposalRow.state).where(ProposalRow.id == proposal_id))
                 if current is None:
                     raise NotFound(f"no proposal #{proposal_id}")
-                raise Conflict(
-                    f"proposal #{proposal_id} is {current}, not {' or '.join(s.value for s in wanted)}"
-                    f" (cannot move it to {target.value})"
-                )
+                if current in {state.value for state in wanted}:
+                    raise Conflict(f"proposal #{proposal_id} is {current} and cannot move to {target.value}")
+                expected_text = " or ".join(state.value for state in wanted)
+                raise Conflict(f"proposal #{proposal_id} is {current}, not {expected_text}")
             event = f"state:{row.previous_state}->{target.value}"
             self._append(session, now, proposal_id, actor, event, {**(detail or {}), **values})
             return to_proposal(row)
@@ -338,3 +341,9 @@ def open_store(url: str | URL, *, clock: Clock = utc_now) -> SqlStore:
         engine.dispose()
         raise
     return SqlStore(engine, clock=clock)
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_protocol(store: SqlStore) -> Store:
+        return store

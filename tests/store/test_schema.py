@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -15,7 +16,7 @@ import proposals.store
 from proposals.errors import InvalidInput
 from proposals.store import migrate, open_store
 from proposals.store.engine import make_engine, normalise_url
-from proposals.store.schema import alembic_config
+from proposals.store.schema import alembic_config, upgrade
 from proposals.store.tables import Base
 
 
@@ -39,6 +40,21 @@ def test_migrate_twice_then_schema_matches_the_tables(db_url: str) -> None:
             if connection.dialect.name == "sqlite":
                 assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
                 assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_nothing_and_back(db_url: str) -> None:
+    config = alembic_config()
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "base")
+        assert set(inspect_db(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(engine)
+        assert {"proposals", "audit"} <= set(inspect_db(engine).get_table_names())
     finally:
         engine.dispose()
 

@@ -55,7 +55,7 @@ def test_expected_states_that_cannot_reach_the_target_do_not_match(store: SqlSto
     pending = store.create_proposal(new_proposal(2, state=S.PENDING), actor="a")
     open_states = [S.PENDING, S.APPROVED, S.EXECUTING, S.FAILED]
     # executing -> cancelled is not in the lifecycle, even when the caller lists executing.
-    with pytest.raises(Conflict, match="is executing"):
+    with pytest.raises(Conflict, match=r"is executing and cannot move to cancelled"):
         store.transition(executing.id, S.CANCELLED, actor="bot", expected=open_states)
     assert store.transition(pending.id, S.CANCELLED, actor="bot", expected=open_states).state is S.CANCELLED
     assert store.audit(proposal_id=pending.id)[-1].event == "state:pending->cancelled"

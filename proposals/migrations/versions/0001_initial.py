@@ -46,6 +46,8 @@ POSTGRES_DOWN = [
     "DROP TRIGGER audit_append_only ON audit",
     "DROP FUNCTION audit_append_only()",
 ]
+# SQLite batch mode (render_as_batch) rebuilds a table and loses its triggers: a later revision that
+# alters `audit` on SQLite must create these again (tests/store/test_audit.py would notice).
 SQLITE_UP = [
     f"CREATE TRIGGER audit_no_{verb.lower()} BEFORE {verb} ON audit BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
     for verb in ("UPDATE", "DELETE")
