@@ -1,0 +1,47 @@
+"""Assemble the FastAPI app: routes, the error handlers, the body limit and the catch-all."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI
+
+from dstack_gov import __version__
+from proposals.service import GovernanceService
+
+from . import ops, routes
+from .context import ApiContext
+from .errors import CatchAll, install_error_handlers
+from .limits import BodyLimit
+from .metrics import Metrics
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_api(
+    service: GovernanceService,
+    *,
+    token: str | None,
+    write_lock: threading.Lock | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """Return the API over `service`; without a token every write endpoint answers 403.
+
+    Pass `write_lock` to share one lock with other front ends running in the same process.
+    """
+    app = FastAPI(
+        title="dstack-gov",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    metrics = Metrics()
+    service.subscribe(metrics.on_event)
+    app.state.api = ApiContext(service, token or None, write_lock or threading.Lock(), metrics)
+    install_error_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(routes.router)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(CatchAll)  # added last, so outermost: it also sees BodyLimit's failures
+    return app

@@ -1,0 +1,86 @@
+"""Operational endpoints: health, metrics, the action catalogue, reconciliation and the audit log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+
+from proposals.catalogue import CATALOGUE, Action
+from proposals.reconcile import Reconciler
+from proposals.store.audit_export import audit_entry_object, audit_to_csv
+
+from .auth import require_token
+from .context import Context
+from .metrics import CONTENT_TYPE
+
+log = logging.getLogger("dstack_gov.api")
+router = APIRouter(default_response_class=JSONResponse)
+WRITE = [Depends(require_token)]
+
+
+def action_as_dict(action: Action) -> dict[str, Any]:
+    """Return one catalogue action as JSON-ready data."""
+    return {
+        "name": action.name,
+        "cliPath": action.cli_path,
+        "summary": action.summary,
+        "risk": action.risk.value,
+        "group": action.group.value,
+        "function": action.function,
+        "permissionless": action.permissionless,
+        "params": [
+            {"name": p.name, "type": p.kind.value, "optional": p.optional, "help": p.help} for p in action.params
+        ],
+    }
+
+
+@router.get("/healthz", response_model=None)
+def on_healthz(context: Context) -> JSONResponse:
+    """Answer whether the chain is reachable (503 if not)."""
+    try:
+        w3 = context.service.w3
+        chain_id, block = int(w3.eth.chain_id), int(w3.eth.block_number)
+    except Exception:  # any failure means "not healthy"; the reason goes to the log only
+        log.warning("health check: the chain is unavailable", exc_info=log.isEnabledFor(logging.DEBUG))
+        return JSONResponse({"status": "error", "message": "chain unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok", "chainId": chain_id, "blockNumber": block})
+
+
+@router.get("/metrics", response_model=None)
+def on_metrics(context: Context) -> Response:
+    """Expose proposal counts and event counters in the Prometheus text format."""
+    return Response(context.metrics.render(context.service.store), media_type=CONTENT_TYPE)
+
+
+@router.get("/api/catalogue", response_model=None)
+def on_catalogue() -> JSONResponse:
+    """List every governance action with its parameters."""
+    return JSONResponse([action_as_dict(a) for a in CATALOGUE])
+
+
+@router.post("/api/reconcile", dependencies=WRITE, response_model=None)
+def on_reconcile(context: Context) -> JSONResponse:
+    """Run one reconciliation pass against the chain and report what changed."""
+    with context.writes:
+        report = Reconciler(context.service).run()
+    return JSONResponse(report.as_dict())
+
+
+@router.get("/api/audit", dependencies=WRITE, response_model=None)
+def on_audit(
+    context: Context,
+    proposal: Annotated[int | None, Query(ge=1)] = None,
+    output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Response:
+    """Export the audit log (all of it, or one proposal's) as JSON or CSV."""
+    if proposal is not None:
+        context.service.get(proposal)  # NotFound for an unknown proposal, not an empty log
+    entries = context.service.store.audit(proposal_id=proposal)
+    if output == "csv":
+        name = "audit.csv" if proposal is None else f"audit-{proposal}.csv"
+        return Response(audit_to_csv(entries), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return JSONResponse([audit_entry_object(e) for e in entries])
