@@ -36,9 +36,12 @@ lint: setup
 contracts: setup
 	node contracts/build.mjs
 
-## bench: gas table and other measurements
+## bench: every measurement in bench/ (each prints ratios measured in one run)
 bench: setup
-	$(BIN)/python bench/gas.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/gas.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/multisend_gas.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/signatures.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -52,9 +52,11 @@ def parse_signature_hex(text: str) -> bytes:
 def _recover(signature: bytes, safe_tx_hash: bytes, kind: SignatureKind) -> ChecksumAddress | None:
     cls = SafeSignatureEOA if kind is SignatureKind.EIP712 else SafeSignatureEthSign
     try:
-        return Web3.to_checksum_address(cls(HexBytes(signature), HexBytes(safe_tx_hash)).owner)
+        owner = Web3.to_checksum_address(cls(HexBytes(signature), HexBytes(safe_tx_hash)).owner)
     except Exception:  # noqa: BLE001 - an unrecoverable (r, s, v) is simply not a signature
         return None
+    # safe-eth-py reports an unrecoverable signature as the zero address.
+    return None if int(owner, 16) == 0 else owner
 
 
 def _as_eth_sign(signature: bytes) -> bytes:
