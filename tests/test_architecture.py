@@ -1,0 +1,58 @@
+"""Layering rules and generated docs, checked mechanically."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from proposals.catalogue.docs import render_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+# The core and the contract bindings know no front end (DESIGN.md: "The core knows no front end").
+FORBIDDEN = {
+    "proposals": {"telegram", "fastapi", "starlette", "uvicorn", "click", "typer", "rich", "dstack_gov", "bot",
+                  "authapi", "apscheduler"},
+    "contracts": {"telegram", "fastapi", "starlette", "uvicorn", "click", "rich", "dstack_gov", "bot", "authapi",
+                  "proposals"},
+    # The webhook reads the shared config file, but never the CLI, the bot or the proposals core.
+    "authapi": {"telegram", "click", "dstack_gov.cli", "dstack_gov.wiring", "bot", "proposals"},
+}  # fmt: skip
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _forbidden(imported: set[str], rules: set[str]) -> list[str]:
+    return sorted(m for m in imported for rule in rules if m == rule or m.startswith(rule + "."))
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_no_front_end(package):
+    offenders = {
+        str(path.relative_to(ROOT)): _forbidden(_imports(path), FORBIDDEN[package])
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_core_never_prints():
+    printing = []
+    for path in (ROOT / "proposals").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                printing.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert printing == []
+
+
+def test_actions_reference_is_generated_from_the_catalogue():
+    assert (ROOT / "docs" / "actions.md").read_text() == render_markdown()
