@@ -65,6 +65,19 @@ def run_guide(workdir: Path) -> bool:
     return bool(verdict["isAllowed"])
 
 
+def run_safe_flow(workdir: Path, owner_keys: list[str]) -> bool:
+    """Propose a change to the Safe-owned KMS, let two owners sign, and watch it execute on quorum."""
+    image = "0x" + "5a" * 32
+    filed = _run(["kms", "add-image", image, "--title", "Allow the demo OS image", "--json"], workdir,
+                 parse_json=True)  # fmt: skip
+    pid = str(filed["id"])
+    _run(["export", pid, "--typed-data", "-o", "typed-data.json"], workdir)
+    _run(["sign", pid, "--private-key", owner_keys[0]], workdir)
+    signed = _run(["sign", pid, "--private-key", owner_keys[1], "--json"], workdir, parse_json=True)
+    _run(["audit", "--proposal", pid], workdir)
+    return bool(signed["state"] == "executed")
+
+
 @click.command("demo")
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
               help="Where to put the demo config and state (default: a temporary directory).")  # fmt: skip
@@ -81,7 +94,11 @@ def demo(workdir: Path | None) -> None:
             render_devnet(built, console)
             console.rule("the dstack admin guide, in direct mode (a dev key owns this second KMS)")
             allowed = run_guide(root)
+            console.rule(f"governance: the devnet KMS is owned by a {built.threshold}-of-{len(built.owners)} Safe")
+            executed = run_safe_flow(root, ["0x" + o.key.hex() for o in built.owners])
         console.rule()
         if not allowed:
             raise click.ClickException("the app is not allowed to boot; the demo failed")
-        console.print("[bold green]demo complete:[/] check app says allowed")
+        if not executed:
+            raise click.ClickException("the Safe proposal did not execute on quorum; the demo failed")
+        console.print("[bold green]demo complete:[/] check app says allowed, and the Safe proposal executed on quorum")
