@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 
 from contracts import AppSettings
+from contracts.deployment import deploy_implementation
 from dstack_gov.cli.output import emit, key_value_table
 from dstack_gov.cli.session import Session, chain_options, key_options
 from proposals.catalogue import parse_address, parse_hex
@@ -119,3 +120,26 @@ def app_deploy(
         console.print(key_value_table(rows))
 
     emit(session.json_output, payload, human)
+
+
+def implementation_command(contract: str, name: str) -> click.Command:
+    """Build `kms deploy-impl` / `app deploy-impl`: deploy the bundled implementation for an upgrade."""
+
+    @click.command("deploy-impl")
+    @chain_options
+    @key_options
+    def deploy_impl(**options: Any) -> None:
+        session = Session.from_options(options)
+        receipt = deploy_implementation(session.sender(), contract)
+        payload = {"implementation": receipt.contract_address, "txHash": receipt.tx_hash,
+                   "blockNumber": receipt.block_number, "gasUsed": receipt.gas_used}  # fmt: skip
+
+        def human(console: Console) -> None:
+            console.print(f"[green]✓[/] {contract} implementation deployed at {receipt.contract_address}")
+            console.print(f"next: dstack-gov {name} upgrade {receipt.contract_address}")
+
+        emit(session.json_output, payload, human)
+
+    deploy_impl.help = (f"Deploy the bundled {contract} implementation (its initialisers are locked); "
+                        f"then `{name} upgrade <address>` points the proxy at it.")  # fmt: skip
+    return deploy_impl

@@ -31,8 +31,10 @@ def _register_commands() -> None:
 
     kms = actions.group_for(Group.KMS, "DstackKms admin actions (OS images, KMS settings, app registry).")
     kms.add_command(deploy.kms_deploy)
+    kms.add_command(deploy.implementation_command("DstackKms", "kms"))
     app = actions.group_for(Group.APP, "DstackApp admin actions (compose hashes, devices, TCB rule).")
     app.add_command(deploy.app_deploy)
+    app.add_command(deploy.implementation_command("DstackApp", "app"))
     safe = actions.group_for(Group.SAFE, "The Safe's owners and threshold (always as proposals).", proposing=True)
     safe.add_command(safes.safe_create)
     propose = proposals.propose

@@ -121,3 +121,24 @@ def test_set_info_and_ownership_transfer(capsys, rpc, owner_key, kms_setup):
     )
     assert accepted.code == 0, accepted.err
     assert kms_setup.kms.functions.owner().call() == new_owner
+
+
+def test_upgrade_with_a_freshly_deployed_implementation(capsys, rpc, owner_key, kms_setup):
+    impl = run_cli(capsys, "kms", "deploy-impl", "--json")
+    assert impl.code == 0, impl.err
+    new_impl = impl.json()["implementation"]
+    upgraded = run_cli(capsys, "kms", "upgrade", new_impl, "--kms", kms_setup.kms_address, "--json")
+    assert upgraded.code == 0, upgraded.err
+    assert upgraded.json()["state"] == [
+        {"what": "implementation", "before": kms_setup.kms_implementation, "after": new_impl}
+    ]
+    info = run_cli(capsys, "info", "kms", "--kms", kms_setup.kms_address, "--json").json()
+    assert info["implementation"] == new_impl
+
+
+def test_app_upgrade_refused_once_upgrades_are_disabled(capsys, rpc, owner_key, kms_setup):
+    app = kms_setup.new_app(disable_upgrades=True)
+    impl = run_cli(capsys, "app", "deploy-impl", "--json").json()["implementation"]
+    result = run_cli(capsys, "app", "upgrade", impl, "--app-id", app.address, "--kms", kms_setup.kms_address)
+    assert result.code == 1
+    assert result.error_line == "error: app-upgrade reverted: Upgrades are permanently disabled"
