@@ -1,0 +1,104 @@
+"""The real thing: `dstack-gov serve` under uvicorn on a loopback port, driven over TCP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from hexbytes import HexBytes
+
+from dstack_gov.anvil import free_port
+from tests.api.conftest import COMPOSE, IMAGE, TOKEN, batch_body
+from tests.helpers.chain import dev_account
+from tests.helpers.governance import EXECUTOR_INDEX
+
+RUN_CLI = "import sys; from dstack_gov.cli import main; sys.exit(main(sys.argv[1:]))"
+OVERRIDES = ("DSTACK_GOV_CONFIG", "DSTACK_GOV_RPC_URL", "DSTACK_GOV_KMS", "ETH_RPC_URL", "KMS_CONTRACT_ADDR",
+             "DSTACK_GOV_DATABASE_URL", "DSTACK_GOV_EXECUTOR_KEY", "DSTACK_GOV_API_TOKEN", "PORT")  # fmt: skip
+
+
+def write_config(tmp_path, anvil, gov) -> None:
+    """Write a config file and an executor key file for the deployment."""
+    (tmp_path / "executor.key").write_text("0x" + bytes(dev_account(EXECUTOR_INDEX).key).hex() + "\n")
+    lines = [
+        "[chain]", f'rpc_url = "{anvil.url}"', "chain_id = 1337",
+        "[contracts]", f'kms = "{gov.kms_address}"',
+        "[safe_infra]", f'multi_send_call_only = "{gov.infra.multi_send_call_only}"',
+        f'simulate_tx_accessor = "{gov.infra.simulate_tx_accessor}"',
+        "[[safes]]", f'address = "{gov.safe}"',
+        "[executor]", 'file = "executor.key"',
+        "[database]", 'url = "sqlite:///served.sqlite"',
+    ]  # fmt: skip
+    (tmp_path / "dstack-gov.toml").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def served(anvil, gov, tmp_path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start `dstack-gov serve` with the token in $DSTACK_GOV_API_TOKEN; stop it afterwards."""
+    write_config(tmp_path, anvil, gov)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in OVERRIDES}
+    env["DSTACK_GOV_API_TOKEN"] = TOKEN
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_CLI, "serve", "--port", str(port), "--json"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+async def test_served_api_proposes_signs_and_executes_over_tcp(served, gov, w3):
+    url, process = served
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        health = (await client.get("/healthz")).json()
+        unauthorised = await client.post("/api/proposals", json=batch_body(gov))
+        created = await client.post("/api/proposals", json=batch_body(gov), headers=auth)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        typed = (await client.get(f"/api/proposals/{pid}/typed-data")).json()
+        results = []
+        for owner in gov.owners[:2]:
+            signature = "0x" + bytes(owner.sign_typed_data(full_message=typed).signature).hex()
+            results.append(await client.post(f"/api/proposals/{pid}/signatures", json={"signature": signature}))
+        metrics = (await client.get("/metrics")).text
+    assert (health["status"], health["chainId"]) == ("ok", 1337)
+    assert unauthorised.status_code == 401
+    assert [r.status_code for r in results] == [200, 200]
+    done = results[1].json()["proposal"]
+    assert done["state"] == "executed"
+    assert w3.eth.get_transaction_receipt(HexBytes(done["execution"]["txHash"]))["status"] == 1
+    assert gov.kms.functions.allowedOsImages(HexBytes(IMAGE)).call() is True
+    assert gov.app.functions.allowedComposeHashes(HexBytes(COMPOSE)).call() is True
+    assert 'dstack_gov_executions_total{outcome="executed"} 1' in metrics
+
+    process.terminate()
+    out, err = process.communicate(timeout=10)
+    startup = json.loads(out.decode().splitlines()[0])
+    assert (startup["url"], startup["writes"], startup["safes"]) == (url, True, [gov.safe])
+    assert startup["executor"] == dev_account(EXECUTOR_INDEX).address
+    assert TOKEN not in out.decode() + err.decode()
+    assert "Traceback" not in err.decode()
