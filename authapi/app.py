@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .batching import BatchingRpc
 from .body import read_json_body
 from .cache import BlockCache
 from .jsonrpc import RpcError
@@ -102,7 +103,7 @@ def _first_error(error: ValidationError) -> str:
 
 def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
     """Build the webhook app for `settings`; `rpc_transport` replaces the network (tests)."""
-    rpc = RpcClient(settings.rpc_url, timeout=settings.rpc_timeout, transport=rpc_transport)
+    rpc = BatchingRpc(RpcClient(settings.rpc_url, timeout=settings.rpc_timeout, transport=rpc_transport))
     reader = KmsReader(
         rpc,
         settings.kms_address,

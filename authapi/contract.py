@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, cast
 
-from eth_abi.abi import decode, encode
+from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
+from eth_abi.registry import registry
 from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 
@@ -54,14 +56,28 @@ class ViewFunction:
 
     def calldata(self, *args: object) -> str:
         """Return the 0x-hex calldata of a call with `args`."""
-        return "0x" + (self.selector + encode(list(self.input_types), list(args))).hex()
+        encoded = _encoder(self.input_types)(args) if self.input_types else b""
+        return "0x" + (self.selector + encoded).hex()
 
     def decode(self, data: bytes) -> tuple[Any, ...]:
         """Decode a return value strictly; raise RpcError when it does not fit the ABI."""
-        try:
-            return tuple(decode(list(self.output_types), data))
-        except (DecodingError, ValueError, OverflowError) as exc:
-            raise RpcError(f"undecodable answer to {self.name}() ({type(exc).__name__})") from exc
+        return _decode(self.name, self.output_types, data)
+
+
+@cache
+def _encoder(types: tuple[str, ...]) -> Callable[[tuple[object, ...]], bytes]:
+    """Return eth_abi's encoder of the argument tuple, built once (encode() rebuilds it every call)."""
+    return cast(Callable[[tuple[object, ...]], bytes], registry.get_encoder(f"({','.join(types)})"))
+
+
+# Many answers are byte-identical (every allowed verdict, every gatewayAppId within a block), and
+# decoding is a pure function of the bytes, so a small memo saves most of the decoding work.
+@lru_cache(maxsize=1024)
+def _decode(name: str, types: tuple[str, ...], data: bytes) -> tuple[Any, ...]:
+    try:
+        return tuple(decode(list(types), data))
+    except (DecodingError, ValueError, OverflowError) as exc:
+        raise RpcError(f"undecodable answer to {name}() ({type(exc).__name__})") from exc
 
 
 def _expect(kind: type, value: object, name: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 _DATA = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
@@ -42,8 +42,8 @@ def _describe_error(error: object) -> str:
     return "malformed error"
 
 
-def parse_batch(content: bytes, first_id: int, count: int) -> list[Any]:
-    """Return the `count` results in request order; raise RpcError on any doubt about the answer."""
+def parse_entries(content: bytes, first_id: int, count: int) -> list[dict[str, Any]]:
+    """Return the `count` answer entries in request order; raise RpcError unless ids match one to one."""
     try:
         payload = json.loads(content)
     except ValueError:
@@ -60,15 +60,25 @@ def parse_batch(content: bytes, first_id: int, count: int) -> list[Any]:
         if type(entry_id) is not int or not first_id <= entry_id < first_id + count or entry_id in by_id:
             raise RpcError("RPC answer has a missing, unknown or repeated id")
         by_id[entry_id] = entry
-    results = []
-    for entry_id in range(first_id, first_id + count):
-        entry = by_id[entry_id]
-        if "error" in entry:
-            raise RpcError(f"RPC error: {_describe_error(entry['error'])}")
-        if "result" not in entry:
-            raise RpcError("RPC answer entry has neither result nor error")
-        results.append(entry["result"])
-    return results
+    return [by_id[i] for i in range(first_id, first_id + count)]
+
+
+def result_of(entry: dict[str, Any]) -> Any:
+    """Return an entry's result; raise RpcError for an error entry or one without a result."""
+    if "error" in entry:
+        raise RpcError(f"RPC error: {_describe_error(entry['error'])}")
+    if "result" not in entry:
+        raise RpcError("RPC answer entry has neither result nor error")
+    return entry["result"]
+
+
+def call_key(call: Call) -> Hashable:
+    """Return a key equal for identical calls, so a shared batch asks each only once."""
+    method, params = call
+    if method == "eth_call":
+        target, block = params
+        return (method, target["to"], target["data"], block)
+    return (method, json.dumps(params, sort_keys=True))
 
 
 def hex_data(value: object) -> bytes:

@@ -7,11 +7,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from .batching import BatchingRpc
 from .cache import BlockCache
 from .contract import KmsCalls
 from .jsonrpc import Call, RpcError, eth_call, hex_data, quantity
 from .request import BootAuthRequest
-from .rpc import RpcClient
 
 T = TypeVar("T")
 
@@ -39,7 +39,7 @@ class KmsReader:
 
     def __init__(
         self,
-        rpc: RpcClient,
+        rpc: BatchingRpc,
         kms_address: str,
         *,
         timeout: float,

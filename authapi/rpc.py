@@ -9,11 +9,11 @@ import httpx
 
 from dstack_gov.config import redact_url
 
-from .jsonrpc import Call, RpcError, encode_batch, parse_batch
+from .jsonrpc import Call, RpcError, encode_batch, parse_entries
 
-# Enough keep-alive connections for every request in flight at once under heavy load, so a burst
-# never pays for new TCP (or TLS) handshakes; beyond this, requests queue for a free connection.
-MAX_CONNECTIONS = 128
+# Batching keeps few POSTs in flight (see batching.py); the pool only needs a little more.
+MAX_CONNECTIONS = 16
+_DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 class RpcClient:
@@ -30,12 +30,18 @@ class RpcClient:
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
 
-    async def batch(self, calls: Sequence[Call]) -> list[Any]:
-        """Send `calls` in one HTTP POST and return their results in order."""
+    async def post(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
+        """Send `calls` in one HTTP POST; return their answer entries in order (results or errors)."""
         first_id = self._next_id
         self._next_id += len(calls)
+        body = encode_batch(calls, first_id)
         try:
-            response = await self._client.post(self.url, content=encode_batch(calls, first_id))
+            try:
+                response = await self._client.post(self.url, content=body)
+            except _DROPPED:
+                # A keep-alive connection the node closed just as we reused it: the calls are
+                # read-only, so send them once more on a fresh connection.
+                response = await self._client.post(self.url, content=body)
         except httpx.TimeoutException:
             raise RpcError("RPC node timed out") from None
         except httpx.HTTPError as exc:
@@ -43,7 +49,7 @@ class RpcClient:
             raise RpcError(f"RPC node unreachable ({type(exc).__name__})") from None
         if response.status_code != 200:
             raise RpcError(f"RPC node answered HTTP {response.status_code}")
-        return parse_batch(response.content, first_id, len(calls))
+        return parse_entries(response.content, first_id, len(calls))
 
     async def aclose(self) -> None:
         """Close the pooled connections."""

@@ -12,6 +12,7 @@ from web3 import Web3
 
 from authapi import Settings, create_app
 from dstack_gov.anvil import Anvil
+from tests.authapi.transports import RecordingTransport
 from tests.authapi.world import World, build_world
 from tests.helpers.chain import deploy_kms_fixture, dev_account
 
@@ -31,6 +32,17 @@ async def webhook_client(
             yield client
     finally:
         await app.state.webhook.reader.rpc.aclose()
+
+
+@asynccontextmanager
+async def recorded_client(
+    anvil: Anvil, world: World, block_cache: bool
+) -> AsyncIterator[tuple[httpx.AsyncClient, RecordingTransport]]:
+    """Yield a webhook client on the session chain and the transport that records its RPC batches."""
+    transport = RecordingTransport()
+    settings = Settings(rpc_url=anvil.url, kms_address=world.kms.kms_address, block_cache=block_cache)
+    async with webhook_client(settings, rpc_transport=transport) as client:
+        yield client, transport
 
 
 @pytest.fixture(scope="session")

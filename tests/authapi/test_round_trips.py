@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import httpx
 import pytest
 
-from authapi import Settings
-from dstack_gov.anvil import Anvil
-from tests.authapi.conftest import webhook_client
-from tests.authapi.transports import RecordingTransport
-from tests.authapi.world import GATEWAY_APP_ID, World, app_request, kms_request
+from tests.authapi.conftest import recorded_client
+from tests.authapi.world import GATEWAY_APP_ID, app_request, kms_request
 
 pytestmark = pytest.mark.asyncio
-
-
-@asynccontextmanager
-async def recorded_client(
-    anvil: Anvil, world: World, block_cache: bool
-) -> AsyncIterator[tuple[httpx.AsyncClient, RecordingTransport]]:
-    """Yield a webhook client on the session chain and the transport that records its RPC batches."""
-    transport = RecordingTransport()
-    settings = Settings(rpc_url=anvil.url, kms_address=world.kms.kms_address, block_cache=block_cache)
-    async with webhook_client(settings, rpc_transport=transport) as client:
-        yield client, transport
 
 
 @pytest.fixture

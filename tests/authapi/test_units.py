@@ -11,7 +11,7 @@ from eth_abi.abi import encode
 
 from authapi.cache import BlockCache
 from authapi.contract import KmsCalls
-from authapi.jsonrpc import RpcError, encode_batch, eth_call, hex_data, parse_batch, quantity
+from authapi.jsonrpc import RpcError, encode_batch, eth_call, hex_data, parse_entries, quantity, result_of
 from authapi.request import BootAuthRequest
 from tests.authapi.bodies import valid_body
 
@@ -21,20 +21,20 @@ def test_batch_ids_count_up_and_results_come_back_in_request_order():
     assert [c["id"] for c in body] == [7, 8]
     assert body[1]["params"] == [{"to": "0xab", "data": "0x01"}, "0x10"]
     answer = json.dumps([{"jsonrpc": "2.0", "id": 8, "result": "b"}, {"jsonrpc": "2.0", "id": 7, "result": "a"}])
-    assert parse_batch(answer.encode(), 7, 2) == ["a", "b"]
+    assert [result_of(e) for e in parse_entries(answer.encode(), 7, 2)] == ["a", "b"]
 
 
 @pytest.mark.parametrize("ids", [[True, 2], [1.0, 2], [None, 2], [0, 1]])
 def test_ids_must_be_exactly_the_ones_sent(ids):
     answer = json.dumps([{"jsonrpc": "2.0", "id": i, "result": "0x"} for i in ids]).encode()
     with pytest.raises(RpcError, match="id"):
-        parse_batch(answer, 1, 2)
+        parse_entries(answer, 1, 2)
 
 
 def test_node_error_text_is_bounded_and_on_one_line():
     answer = json.dumps([{"id": 1, "error": {"code": -32000, "message": "bad\nthing " + "x" * 500}}]).encode()
     with pytest.raises(RpcError) as info:
-        parse_batch(answer, 1, 1)
+        result_of(parse_entries(answer, 1, 1)[0])
     assert "\n" not in info.value.reason
     assert len(info.value.reason) < 200
 
