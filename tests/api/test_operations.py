@@ -116,16 +116,18 @@ async def test_healthz_reports_the_chain(api, w3):
     assert body["blockNumber"] <= w3.eth.block_number
 
 
-async def test_healthz_is_503_when_the_rpc_is_down(gov):
+async def test_healthz_is_503_when_the_rpc_is_down(api, gov):
+    proposal = await propose(api, gov)
     dead = EthereumClient(f"http://127.0.0.1:{free_port()}", provider_timeout=2, slow_provider_timeout=2)
     service = GovernanceService(client=dead, store=gov.store, safes=[gov.safe], kms=gov.kms_address)
     async with client_for(create_api(service, token=TOKEN)) as client:
         response = await client.get("/healthz")
         listed = await client.get("/api/proposals")
-        view = await client.get("/api/proposals/1")
+        view = await client.get(f"/api/proposals/{proposal['id']}")
     assert (response.status_code, response.json()) == (503, {"status": "error", "message": "chain unavailable"})
     assert listed.status_code == 200  # the store still answers
-    assert view.status_code in (404, 503)
+    assert view.status_code == 503
+    assert "unreachable" in view.json()["error"] and "127.0.0.1" not in view.json()["error"]
 
 
 async def test_metrics_count_proposals_signatures_and_executions(api, gov):
@@ -182,6 +184,11 @@ async def test_oversized_bodies_are_refused(api, gov):
 async def test_wrong_method_is_405_in_the_error_shape(api):
     response = await api.get("/api/reconcile")
     assert (response.status_code, response.json()) == (405, {"error": "Method Not Allowed"})
+
+
+async def test_openapi_schema_describes_the_endpoints(api):
+    paths = (await api.get("/api/openapi.json")).json()["paths"]
+    assert {"/api/proposals", "/api/proposals/{proposal_id}/signatures", "/healthz", "/metrics"} <= set(paths)
 
 
 class BrokenStore:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from hexbytes import HexBytes
 from dstack_gov.anvil import free_port
 from tests.api.conftest import COMPOSE, IMAGE, TOKEN, batch_body
 from tests.helpers.chain import dev_account
+from tests.helpers.cli import run_cli
 from tests.helpers.governance import EXECUTOR_INDEX
 
 RUN_CLI = "import sys; from dstack_gov.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -102,3 +104,25 @@ async def test_served_api_proposes_signs_and_executes_over_tcp(served, gov, w3):
     assert startup["executor"] == dev_account(EXECUTOR_INDEX).address
     assert TOKEN not in out.decode() + err.decode()
     assert "Traceback" not in err.decode()
+
+
+def test_serve_explains_a_config_without_safes(capsys, tmp_path, monkeypatch):
+    for name in OVERRIDES:
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "empty.toml").write_text('[chain]\nrpc_url = "http://127.0.0.1:9"\n')
+    result = run_cli(capsys, "serve", "--config", str(tmp_path / "empty.toml"), "--port", "0")
+    assert result.code == 2
+    assert result.error_line == "error: no Safes configured: add a [[safes]] entry (address = ...) to the config"
+
+
+def test_serve_explains_a_busy_port(capsys, tmp_path, monkeypatch):
+    for name in OVERRIDES:
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "empty.toml").write_text("")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = run_cli(capsys, "serve", "--config", str(tmp_path / "empty.toml"), "--port", str(port))
+    assert result.code == 2
+    assert result.error_line.startswith(f"error: cannot listen on 127.0.0.1:{port}:")

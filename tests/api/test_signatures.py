@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from hexbytes import HexBytes
 
@@ -125,3 +127,17 @@ async def test_proposing_what_is_already_allowed_needs_force(api, gov):
     assert "already allowed (force it to propose anyway)" in refused.json()["error"]
     forced = await api.post("/api/proposals", json=batch_body(gov, force=True), headers=AUTH)
     assert forced.status_code == 201, forced.text
+
+
+async def test_concurrent_signatures_execute_exactly_once(api, gov, w3):
+    view = await propose(api, gov)
+    signatures = [await signature_for(api, view["id"], owner) for owner in gov.owners]
+    url = f"/api/proposals/{view['id']}/signatures"
+    block_before = w3.eth.block_number
+    responses = await asyncio.gather(*(api.post(url, json={"signature": s}) for s in signatures))
+    assert sorted(r.status_code for r in responses) == [200, 200, 409]
+    executed = [r.json()["proposal"] for r in responses if r.status_code == 200]
+    assert [p["state"] for p in executed].count("executed") == 1
+    entries = (await api.get("/api/audit", params={"proposal": view["id"]}, headers=AUTH)).json()
+    assert [e["event"] for e in entries].count("state:executing->executed") == 1
+    assert w3.eth.block_number == block_before + 1  # one execution transaction, nothing else
