@@ -125,7 +125,7 @@ class BatchingRpc:
                 try:
                     waiter.future.set_result([result_of(entries[i]) for i in slot])
                 except RpcError as exc:
-                    waiter.future.set_exception(RpcError(exc.reason))
+                    waiter.future.set_exception(exc)
         finally:
             self._in_flight -= 1
             self._start_posts()

@@ -10,22 +10,13 @@ from typing import Any, cast
 from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
 from eth_abi.registry import registry
-from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.abi import collapse_if_tuple, function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 
 from contracts import kms_abi
 
 from .jsonrpc import RpcError
 from .request import BootAuthRequest
-
-
-def _type_of(param: dict[str, Any]) -> str:
-    """Return the canonical ABI type of one parameter, spelling tuples out."""
-    kind = str(param["type"])
-    if kind.startswith("tuple"):
-        inner = ",".join(_type_of(c) for c in param["components"])
-        return f"({inner}){kind[len('tuple') :]}"
-    return kind
 
 
 @dataclass(frozen=True)
@@ -42,7 +33,7 @@ class ViewFunction:
     def from_abi(cls, abi: Sequence[dict[str, Any]], name: str) -> ViewFunction:
         """Build from the first ABI entry of function `name`."""
         item = next(i for i in abi if i.get("type") == "function" and i.get("name") == name)
-        inputs = tuple(_type_of(p) for p in item["inputs"])
+        inputs = tuple(collapse_if_tuple(p) for p in item["inputs"])
         members: tuple[str, ...] = ()
         if len(item["inputs"]) == 1 and "components" in item["inputs"][0]:
             members = tuple(str(c["name"]) for c in item["inputs"][0]["components"])
@@ -50,7 +41,7 @@ class ViewFunction:
             name=name,
             selector=function_signature_to_4byte_selector(f"{name}({','.join(inputs)})"),
             input_types=inputs,
-            output_types=tuple(_type_of(p) for p in item["outputs"]),
+            output_types=tuple(collapse_if_tuple(p) for p in item["outputs"]),
             struct_members=members,
         )
 
@@ -61,6 +52,8 @@ class ViewFunction:
 
     def decode(self, data: bytes) -> tuple[Any, ...]:
         """Decode a return value strictly; raise RpcError when it does not fit the ABI."""
+        if len(data) <= MAX_MEMO_BYTES:
+            return _memo_decode(self.name, self.output_types, data)
         return _decode(self.name, self.output_types, data)
 
 
@@ -70,14 +63,18 @@ def _encoder(types: tuple[str, ...]) -> Callable[[tuple[object, ...]], bytes]:
     return cast(Callable[[tuple[object, ...]], bytes], registry.get_encoder(f"({','.join(types)})"))
 
 
-# Many answers are byte-identical (every allowed verdict, every gatewayAppId within a block), and
-# decoding is a pure function of the bytes, so a small memo saves most of the decoding work.
-@lru_cache(maxsize=1024)
 def _decode(name: str, types: tuple[str, ...], data: bytes) -> tuple[Any, ...]:
     try:
         return tuple(decode(list(types), data))
     except (DecodingError, ValueError, OverflowError) as exc:
         raise RpcError(f"undecodable answer to {name}() ({type(exc).__name__})") from exc
+
+
+# Many answers are byte-identical (every allowed verdict, every gatewayAppId within a block), and
+# decoding is a pure function of the bytes, so a small memo saves most of the decoding work. Only
+# short answers are kept: an app contract chooses its reason string, and so its length.
+MAX_MEMO_BYTES = 512
+_memo_decode = lru_cache(maxsize=1024)(_decode)
 
 
 def _expect(kind: type, value: object, name: str) -> Any:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,20 +186,21 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="request bound of each cell")
     args = parser.parse_args()
     results: dict[tuple[str, int], dict[str, float]] = {}
-    with Anvil(free_port()) as anvil, tempfile.TemporaryDirectory() as tmp:
+    with Anvil(free_port()) as anvil, tempfile.TemporaryDirectory() as tmp, ExitStack() as servers:
         workdir = Path(tmp)
         kms, app = deploy_policy(anvil.url)
         bodies = request_bodies(app)
         bodies_file = workdir / "bodies.json"
         bodies_file.write_text(json.dumps(bodies))
-        for server in SERVERS:
-            with running(server, anvil.url, kms, workdir) as port:
-                wait_ready(port, bodies[0])
-                for concurrency in CONCURRENCY:
-                    results[(server.name, concurrency)] = measure(
-                        port, bodies_file, concurrency, args.requests, args.seconds
-                    )
-                    print(f"  {server.name} c={concurrency}: {results[(server.name, concurrency)]}", file=sys.stderr)
+        ports = {s.name: servers.enter_context(running(s, anvil.url, kms, workdir)) for s in SERVERS}
+        for port in ports.values():
+            wait_ready(port, bodies[0])
+        # Interleaved (each concurrency, every server in turn) so background load hits all alike.
+        for concurrency in CONCURRENCY:
+            for server in SERVERS:
+                result = measure(ports[server.name], bodies_file, concurrency, args.requests, args.seconds)
+                results[(server.name, concurrency)] = result
+                print(f"  {server.name} c={concurrency}: {result}", file=sys.stderr)
     print(f"authapi bench: POST /bootAuth/app, {DISTINCT_BODIES} distinct allowed bodies, loopback, "
           f"{os.cpu_count()} CPUs, anvil automine (no new blocks during the run)")  # fmt: skip
     print(render(results))
