@@ -12,6 +12,7 @@ from web3 import Web3
 
 from authapi import Settings, create_app
 from dstack_gov.anvil import Anvil
+from dstack_gov.safe_infra import SafeInfra
 from tests.authapi.transports import RecordingTransport
 from tests.authapi.world import World, build_world
 from tests.helpers.chain import deploy_kms_fixture, dev_account
@@ -46,8 +47,11 @@ async def recorded_client(
 
 
 @pytest.fixture(scope="session")
-def world(w3: Web3) -> World:
-    """The policy, deployed once per session before any test's snapshot, so every revert keeps it."""
+def world(w3: Web3, safe_infra: SafeInfra) -> World:
+    """The policy, deployed once per session before any test's snapshot, so every revert keeps it.
+
+    It comes after the Safe contracts whatever the test order, so it never shifts their addresses.
+    """
     return build_world(deploy_kms_fixture(w3, dev_account(0)))
 
 
