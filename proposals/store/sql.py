@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from eth_typing import ChecksumAddress
-from sqlalchemy import URL, Engine, Select, delete, func, select, update
+from sqlalchemy import URL, Engine, Select, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -104,7 +104,12 @@ class SqlStore:
         """Return the proposal with this safeTxHash, if any."""
         wanted = tx_hash(safe_tx_hash, "safeTxHash")
         with self._sessions() as session:
-            row = session.scalars(select(ProposalRow).where(ProposalRow.safe_tx_hash == wanted)).one_or_none()
+            # The same hash may recur after a withdrawal: the open proposal wins, else the newest.
+            is_open = case((ProposalRow.state.in_([s.value for s in OPEN_STATES]), 0), else_=1)
+            query = (
+                select(ProposalRow).where(ProposalRow.safe_tx_hash == wanted).order_by(is_open, ProposalRow.id.desc())
+            )
+            row = session.scalars(query.limit(1)).first()
             return None if row is None else to_proposal(row)
 
     def list_proposals(

@@ -24,11 +24,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names, so later revisions (and SQLite batch mode) can refer to them.
+OPEN_STATES_SQL = "state IN ('draft', 'pending', 'approved', 'executing', 'failed')"
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -120,7 +122,15 @@ class ProposalRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index(None, "safe_tx_hash", unique=True),
+        Index(None, "safe_tx_hash"),
+        # Unique among open proposals only: a withdrawn or expired change can be proposed again (0002).
+        Index(
+            "uq_proposals_open_safe_tx_hash",
+            "safe_tx_hash",
+            unique=True,
+            sqlite_where=text(OPEN_STATES_SQL),
+            postgresql_where=text(OPEN_STATES_SQL),
+        ),
         # "Pending, newest first" and its count read this index alone.
         Index(None, "state", "id"),
         Index(None, "safe", "nonce"),

@@ -67,6 +67,16 @@ def test_find_by_hash(store: SqlStore) -> None:
     assert store.find_by_hash(b"\x99" * 32) is None
 
 
+def test_a_withdrawn_change_can_be_proposed_again(store: SqlStore) -> None:
+    first = store.create_proposal(new_proposal(3), actor="a")
+    store.transition(first.id, ProposalState.CANCELLED, actor="a", expected=[ProposalState.PENDING])
+    again = store.create_proposal(new_proposal(3), actor="a")
+    assert again.id != first.id and again.safe_tx_hash == first.safe_tx_hash
+    assert store.find_by_hash(first.safe_tx_hash) == again  # the open one wins
+    store.transition(again.id, ProposalState.EXPIRED, actor="a", expected=[ProposalState.PENDING])
+    assert store.find_by_hash(first.safe_tx_hash).id == again.id  # else the newest
+
+
 def test_duplicate_safe_tx_hash_is_a_conflict(store: SqlStore) -> None:
     first = store.create_proposal(new_proposal(3), actor="a")
     with pytest.raises(Conflict, match=f"already proposal #{first.id}"):

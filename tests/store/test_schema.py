@@ -68,12 +68,13 @@ def test_open_store_migrates_an_empty_database(db_url: str) -> None:
         assert again.audit() == []
 
 
-def test_unique_index_on_the_safe_tx_hash(db_url: str) -> None:
+def test_safe_tx_hash_is_unique_among_open_proposals(db_url: str) -> None:
     migrate(db_url)
     engine = make_engine(db_url)
     try:
         indexes = {ix["name"]: ix for ix in inspect_db(engine).get_indexes("proposals")}
-        assert indexes["ix_proposals_safe_tx_hash"]["unique"]
+        assert not indexes["ix_proposals_safe_tx_hash"]["unique"]
+        assert indexes["uq_proposals_open_safe_tx_hash"]["unique"]
         assert indexes["ix_proposals_state_id"]["column_names"] == ["state", "id"]
         assert indexes["ix_proposals_safe_nonce"]["column_names"] == ["safe", "nonce"]
     finally:
@@ -83,7 +84,7 @@ def test_unique_index_on_the_safe_tx_hash(db_url: str) -> None:
 def test_revisions_form_one_line() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_heads()) == 1
-    assert [r.revision for r in script.walk_revisions()][-1] == "0001"
+    assert [r.revision for r in script.walk_revisions()] == ["0002", "0001"]
 
 
 @pytest.mark.parametrize(
