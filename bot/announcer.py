@@ -1,0 +1,168 @@
+"""Keep each proposal's one message in line with the store: announce once, then edit in place.
+
+Requests for one proposal are coalesced: while its message is being rendered and sent, further
+changes only mark it dirty, and one more pass follows. Passes for different proposals run
+concurrently, a few at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.core import Core
+from bot.outbox import Edit, Outbox
+from bot.render import RenderOptions, announcement_keyboard, announcement_text, outcome_text
+from bot.settings import BotSettings
+from bot.snapshot import Snapshot, load_snapshot
+from bot.store import BotStore
+from proposals.errors import NotFound
+from proposals.models import OPEN_STATES, Proposal, ProposalState
+
+log = logging.getLogger(__name__)
+# Called after every pass with the fresh snapshot (the scheduler keeps reminders/expiry in line).
+AfterSync = Callable[[Snapshot], Awaitable[None]]
+
+
+def digest(text: str, keyboard: object) -> str:
+    """Return a fingerprint of what a message shows."""
+    payload = json.dumps([text, keyboard], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def outcome_key(proposal: Proposal) -> str:
+    """Return the identity of an execution outcome, so each one is posted once."""
+    if proposal.state is ProposalState.EXECUTED:
+        return "executed"
+    if proposal.state is ProposalState.FAILED:
+        return f"failed:{proposal.updated_at.isoformat()}"[:100]
+    return ""
+
+
+def render_options(settings: BotSettings, safe: str) -> RenderOptions:
+    """Return the rendering options for a proposal of `safe`."""
+    return RenderOptions(
+        safe_name=settings.safe_label(safe),
+        explorer_tx_url=settings.explorer_tx_url,
+        explorer_address_url=settings.explorer_address_url,
+        signing_url=settings.signing_url,
+    )
+
+
+class Announcer:
+    """Announces proposals in their Safe's chat and edits the message on every change."""
+
+    def __init__(
+        self,
+        core: Core,
+        bot_store: BotStore,
+        outbox: Outbox,
+        settings: BotSettings,
+        *,
+        after_sync: AfterSync | None = None,
+        concurrency: int = 4,
+        retry_delay: float = 30.0,
+    ) -> None:
+        self.core = core
+        self.bot_store = bot_store
+        self.outbox = outbox
+        self.settings = settings
+        self.after_sync = after_sync
+        self.retry_delay = retry_delay
+        self._slots = asyncio.Semaphore(concurrency)
+        self._dirty: set[int] = set()
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._closing = False
+
+    def request(self, proposal_id: int) -> None:
+        """Bring proposal `proposal_id`'s message up to date soon (call on the event loop)."""
+        if self._closing:
+            return
+        self._dirty.add(proposal_id)
+        if proposal_id not in self._workers:
+            self._workers[proposal_id] = asyncio.create_task(self._work(proposal_id), name=f"announce-{proposal_id}")
+
+    async def drain(self, grace: float = 30.0) -> None:
+        """Finish pending passes (at shutdown, within `grace` seconds); later requests are ignored."""
+        deadline = asyncio.get_running_loop().time() + grace
+        while self._workers:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                log.warning("gave up waiting for %d message update(s)", len(self._workers))
+                break
+            await asyncio.wait(list(self._workers.values()), timeout=remaining)
+        self._closing = True
+
+    @property
+    def busy(self) -> bool:
+        """Return True while a pass is pending or running."""
+        return bool(self._workers)
+
+    async def _work(self, proposal_id: int) -> None:
+        try:
+            while proposal_id in self._dirty:
+                self._dirty.discard(proposal_id)
+                async with self._slots:
+                    ok = await self._sync_safely(proposal_id)
+                if not ok and not self._closing:
+                    asyncio.get_running_loop().call_later(self.retry_delay, self.request, proposal_id)
+        finally:
+            self._workers.pop(proposal_id, None)
+
+    async def _sync_safely(self, proposal_id: int) -> bool:
+        try:
+            await self.sync(proposal_id)
+        except NotFound:
+            return True
+        except Exception:  # a failed pass is retried later; it must never take the bot down
+            log.exception("could not update the message of proposal %s", proposal_id)
+            return False
+        return True
+
+    async def sync(self, proposal_id: int) -> None:
+        """Render the proposal and send or edit its message; post the outcome of an execution once."""
+        snapshot = await self.core.run(load_snapshot, self.core.service, self.bot_store, proposal_id)
+        proposal = snapshot.view.proposal
+        options = render_options(self.settings, proposal.safe)
+        text = announcement_text(snapshot, options)
+        keyboard = announcement_keyboard(snapshot.view, options)
+        fingerprint = digest(text, keyboard.to_dict())
+        row = await self.core.run(self.bot_store.announcement, proposal_id)
+        if row is None:
+            if proposal.state not in OPEN_STATES:
+                return  # history from before the bot: nothing to ask anyone
+            await self._announce(proposal, text, keyboard, fingerprint)
+        elif row.digest != fingerprint:
+            edited = await self.outbox.edit(row.chat_id, row.message_id, text, keyboard)
+            if edited is Edit.GONE:
+                await self._announce(proposal, text, keyboard, fingerprint)
+            else:
+                await self.core.run(self.bot_store.update_announcement, proposal_id, digest=fingerprint)
+        await self._post_outcome(proposal, options)
+        if self.after_sync is not None:
+            await self.after_sync(snapshot)
+
+    async def _announce(self, proposal: Proposal, text: str, keyboard: object, fingerprint: str) -> None:
+        chat = self.settings.chat_for(proposal.safe)
+        if chat is None:
+            log.warning("proposal %s: Safe %s has no telegram_chat_id; not announced", proposal.id, proposal.safe)
+            return
+        message = await self.outbox.send(chat, text, keyboard=keyboard)  # type: ignore[arg-type]
+        await self.core.run(self.bot_store.save_announcement, proposal.id, chat, message.message_id, fingerprint)
+        await self.core.run(self.core.service.store.record, proposal.id, actor="telegram", event="announced",
+                            detail={"chatId": chat, "messageId": message.message_id})  # fmt: skip
+
+    async def _post_outcome(self, proposal: Proposal, options: RenderOptions) -> None:
+        key = outcome_key(proposal)
+        if not key:
+            return
+        row = await self.core.run(self.bot_store.announcement, proposal.id)
+        if row is None or row.outcome == key:
+            return
+        text = outcome_text(proposal, options)
+        if text is not None:
+            await self.outbox.send(row.chat_id, text, reply_to=row.message_id)
+        await self.core.run(self.bot_store.update_announcement, proposal.id, outcome=key)

@@ -1,0 +1,91 @@
+"""Filing and withdrawing proposals: /propose, proposal files sent as documents, /cancel."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.actors import TelegramActor
+from bot.commands import ProposalArgs, parse_args
+from bot.context import GovContext
+from bot.grammar import parse_propose
+from bot.handlers.common import actor_of, reply, require_canceller, require_proposer
+from bot.markup import esc
+from proposals.errors import InvalidInput
+from proposals.planning import ChangeRequest
+from proposals.proposal_file import MAX_FILE_BYTES, load_proposal_text
+from proposals.service import CancelResult
+
+PROPOSAL_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+async def _file(update: Update, context: GovContext, actor: TelegramActor, request: ChangeRequest) -> None:
+    gov = context.gov
+    proposal = await gov.core.write(gov.service.propose, request, proposer=str(actor))
+    where = "below" if gov.settings.chat_for(proposal.safe) == update.effective_chat.id else "in the Safe's chat"  # type: ignore[union-attr]
+    await reply(update, context, f"Filed as proposal #{proposal.id} (nonce {proposal.nonce}); announced {where}.")
+
+
+async def on_propose(update: Update, context: GovContext) -> None:
+    """File a proposal from the catalogue grammar: /propose <action> <args…>."""
+    actor = actor_of(update)
+    require_proposer(context, actor)
+    text = update.effective_message.text if update.effective_message else None
+    request = parse_propose(text or "")
+    await _file(update, context, actor, request)
+
+
+def is_proposal_file(update: Update) -> bool:
+    """Return True for a document named like a proposal file, or captioned /propose."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return False
+    name = (message.document.file_name or "").lower()
+    return name.endswith(PROPOSAL_FILE_SUFFIXES) or (message.caption or "").startswith("/propose")
+
+
+async def on_proposal_file(update: Update, context: GovContext) -> None:
+    """File a proposal from a YAML/JSON proposal file sent as a document (several actions)."""
+    if not is_proposal_file(update):
+        return
+    actor = actor_of(update)
+    require_proposer(context, actor)
+    document = update.effective_message.document  # type: ignore[union-attr]
+    assert document is not None
+    name = document.file_name or "proposal file"
+    if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
+        raise InvalidInput(f"{name}: larger than {MAX_FILE_BYTES // 1024} KiB")
+    telegram_file = await context.gov.outbox.call("getFile", document.get_file)
+    data = await context.gov.outbox.call("download", telegram_file.download_as_bytearray)
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{name}: not UTF-8 text") from None
+    request = load_proposal_text(text, source=name)
+    await _file(update, context, actor, request)
+
+
+def cancel_message(result: CancelResult) -> str:
+    """Say what a cancel did."""
+    proposal = result.proposal
+    if result.rejection is None:
+        return f"Proposal #{proposal.id} is withdrawn."
+    return (
+        f"Proposal #{proposal.id} already has signatures, so only the Safe can cancel it: rejection "
+        f"#{result.rejection.id} (a no-op at nonce {proposal.nonce}) needs the owners' signatures. "
+        f"Once it executes, #{proposal.id} is cancelled."
+    )
+
+
+async def cancel(context: GovContext, actor: TelegramActor, proposal_id: int) -> str:
+    """Check the caller may cancel, then cancel; return what happened, as HTML."""
+    gov = context.gov
+    proposal = await gov.core.run(gov.service.get, proposal_id)
+    require_canceller(context, actor, proposal)
+    result = await gov.core.write(gov.service.cancel, proposal_id, actor=str(actor))
+    return esc(cancel_message(result))
+
+
+async def on_cancel(update: Update, context: GovContext) -> None:
+    """Withdraw a proposal, or propose its on-chain rejection if owners already signed."""
+    args = parse_args(ProposalArgs, "cancel", context.args or ())
+    await reply(update, context, await cancel(context, actor_of(update), args.proposal_id))

@@ -1,0 +1,244 @@
+"""Scheduled jobs: the chain watcher, reminders, expiry and execution retries.
+
+APScheduler keeps the jobs in the governance database (SQLAlchemyJobStore), so they survive a
+restart. A stored job names a module-level function and plain arguments; the running bot
+registers itself here with `install()` and the functions find it through `current_host()`
+(one bot per process).
+
+    watch-chain        every poll_interval: reconcile with the chain (approveHash, executions
+                       elsewhere, nonce moves, owner changes, stuck executions), then bring the
+                       chat in line with the store (changes made by other processes included)
+    retry-executions   every retry_interval: execute again failed proposals whose nonce is free
+    remind:<id>        every reminder_interval while below quorum: mention missing owners
+    expire:<id>        once, at the proposal's expiry
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import BaseScheduler
+
+from bot.announcer import Announcer
+from bot.core import Core
+from bot.outbox import Outbox
+from bot.render import reminder_text
+from bot.settings import BotSettings
+from bot.snapshot import Snapshot, load_snapshot
+from bot.store import BotStore
+from proposals.errors import GovernanceError, NotFound
+from proposals.models import OPEN_STATES, ProposalState
+from proposals.reconcile import Reconciler
+from proposals.service import GovernanceService
+
+log = logging.getLogger(__name__)
+AUDIT_ID_CURSOR = "telegram:audit-id"
+AUDIT_AT_CURSOR = "telegram:audit-at-ms"
+# Audit entries the bot writes itself; they never need the message refreshed.
+OWN_EVENTS = frozenset({"announced", "reminded"})
+CATCH_UP_MARGIN = timedelta(minutes=1)
+FAILED_EVENT = f"state:{ProposalState.EXECUTING.value}->{ProposalState.FAILED.value}"
+
+
+@dataclass
+class JobHost:
+    """What the stored jobs run against."""
+
+    core: Core
+    announcer: Announcer
+    outbox: Outbox
+    bot_store: BotStore
+    settings: BotSettings
+    scheduler: BaseScheduler
+    running: set[asyncio.Task[object]] = field(default_factory=set)
+
+    async def wait_idle(self, grace: float) -> None:
+        """Wait up to `grace` seconds for running jobs to finish (at shutdown)."""
+        if self.running:
+            await asyncio.wait(list(self.running), timeout=grace)
+
+
+_host: JobHost | None = None
+
+
+def install(host: JobHost) -> None:
+    """Make `host` the one the stored jobs run against."""
+    global _host
+    _host = host
+
+
+def uninstall(host: JobHost) -> None:
+    """Forget `host` (jobs that fire later find nothing and return)."""
+    global _host
+    if _host is host:
+        _host = None
+
+
+@asynccontextmanager
+async def _job(name: str) -> AsyncIterator[JobHost | None]:
+    host = _host
+    task = asyncio.current_task()
+    if host is None or task is None:
+        log.warning("job %s ran with no bot installed; skipped", name)
+        yield None
+        return
+    host.running.add(task)
+    try:
+        yield host
+    except Exception:  # one job's failure is logged; the schedule goes on
+        log.exception("job %s failed", name)
+    finally:
+        host.running.discard(task)
+
+
+# -- the jobs (module-level: the job store keeps references to them) --------------------------
+
+
+async def watch_chain() -> None:
+    """Reconcile every Safe with the chain, then bring the chat in line with the store."""
+    async with _job("watch-chain") as host:
+        if host is None:
+            return
+        report = await host.core.write(Reconciler(host.core.service).run)
+        for error in report.errors:
+            log.warning("reconciliation: %s", error)
+        await catch_up(host)
+
+
+async def retry_executions() -> None:
+    """Execute again the failed proposals whose nonce is still free, a few times at most."""
+    async with _job("retry-executions") as host:
+        if host is None:
+            return
+        service = host.core.service
+        for proposal_id in await host.core.run(retry_candidates, service, host.settings.retry_attempts):
+            try:
+                await host.core.write(service.execute, proposal_id, actor="scheduler:retry")
+            except GovernanceError as exc:
+                log.info("retrying proposal %s: %s", proposal_id, exc.message)
+
+
+async def remind(proposal_id: int) -> None:
+    """Mention the owners who have not signed; stop once the proposal reaches quorum or ends."""
+    async with _job(f"remind:{proposal_id}") as host:
+        if host is None:
+            return
+        try:
+            snapshot = await host.core.run(load_snapshot, host.core.service, host.bot_store, proposal_id)
+        except NotFound:
+            await host.core.run(drop_jobs, host.scheduler, proposal_id)
+            return
+        if not needs_reminder(snapshot):
+            await host.core.run(sync_jobs, host.scheduler, host.settings, snapshot)
+            return
+        row = await host.core.run(host.bot_store.announcement, proposal_id)
+        chat = row.chat_id if row else host.settings.chat_for(snapshot.view.proposal.safe)
+        if chat is None:
+            return
+        await host.outbox.send(chat, reminder_text(snapshot), reply_to=row.message_id if row else None)
+        missing = list(snapshot.view.missing_owners)
+        await host.core.run(host.core.service.store.record, proposal_id, actor="telegram", event="reminded",
+                            detail={"missing": missing})  # fmt: skip
+
+
+async def expire_due() -> None:
+    """End the proposals whose time is up."""
+    async with _job("expire") as host:
+        if host is None:
+            return
+        await host.core.write(host.core.service.expire)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def needs_reminder(snapshot: Snapshot) -> bool:
+    """Return True while the proposal waits for signatures."""
+    view = snapshot.view
+    return view.proposal.state in (ProposalState.PENDING, ProposalState.FAILED) and view.valid_count < view.threshold
+
+
+def retry_candidates(service: GovernanceService, attempts: int) -> list[int]:
+    """Return failed proposals that have failed fewer than `attempts` times."""
+    candidates = []
+    for proposal in service.list_proposals([ProposalState.FAILED], limit=200):
+        failures = sum(1 for e in service.store.audit(proposal_id=proposal.id) if e.event == FAILED_EVENT)
+        if failures <= attempts:
+            candidates.append(proposal.id)
+    return candidates
+
+
+def changed_since_last_pass(service: GovernanceService) -> set[int]:
+    """Return proposals with audit entries since the last pass (changes by other processes too)."""
+    store = service.store
+    last_id = store.get_cursor(AUDIT_ID_CURSOR)
+    last_at_ms = store.get_cursor(AUDIT_AT_CURSOR)
+    now = datetime.now(UTC)
+    since = now - timedelta(minutes=5)
+    if last_at_ms is not None:
+        since = datetime.fromtimestamp(last_at_ms / 1000, UTC) - CATCH_UP_MARGIN
+    entries = [e for e in store.audit(since=since) if last_id is None or e.id > last_id]
+    if entries:
+        store.set_cursor(AUDIT_ID_CURSOR, max(e.id for e in entries))
+        store.set_cursor(AUDIT_AT_CURSOR, int(max(e.at for e in entries).timestamp() * 1000))
+    elif last_id is None:
+        store.set_cursor(AUDIT_ID_CURSOR, 0)
+        store.set_cursor(AUDIT_AT_CURSOR, int(now.timestamp() * 1000))
+    return {e.proposal_id for e in entries if e.proposal_id is not None and e.event not in OWN_EVENTS}
+
+
+def unannounced_open(service: GovernanceService, bot_store: BotStore) -> set[int]:
+    """Return open proposals that have no message yet (filed while the bot was away)."""
+    open_ids = [p.id for p in service.list_proposals(sorted(OPEN_STATES), limit=10_000)]
+    return set(open_ids) - bot_store.announced_ids(open_ids)
+
+
+async def catch_up(host: JobHost) -> None:
+    """Refresh messages of proposals changed elsewhere, and announce the ones never announced."""
+    changed = await host.core.run(changed_since_last_pass, host.core.service)
+    missing = await host.core.run(unannounced_open, host.core.service, host.bot_store)
+    for proposal_id in sorted(changed | missing):
+        host.announcer.request(proposal_id)
+
+
+def _remove(scheduler: BaseScheduler, job_id: str) -> None:
+    with suppress(JobLookupError):
+        scheduler.remove_job(job_id)
+
+
+def drop_jobs(scheduler: BaseScheduler, proposal_id: int) -> None:
+    """Remove a proposal's reminder and expiry jobs."""
+    _remove(scheduler, f"remind:{proposal_id}")
+    _remove(scheduler, f"expire:{proposal_id}")
+
+
+def sync_jobs(scheduler: BaseScheduler, settings: BotSettings, snapshot: Snapshot) -> None:
+    """Keep a proposal's reminder and expiry jobs in line with its state (blocking: job store I/O)."""
+    proposal = snapshot.view.proposal
+    remind_id, expire_id = f"remind:{proposal.id}", f"expire:{proposal.id}"
+    if needs_reminder(snapshot):
+        if scheduler.get_job(remind_id) is None:
+            scheduler.add_job(remind, "interval", seconds=settings.reminder_interval, args=(proposal.id,),
+                              id=remind_id, replace_existing=True)  # fmt: skip
+    else:
+        _remove(scheduler, remind_id)
+    if proposal.state in OPEN_STATES and proposal.expires_at is not None:
+        if scheduler.get_job(expire_id) is None:
+            scheduler.add_job(expire_due, "date", run_date=proposal.expires_at, id=expire_id, replace_existing=True)
+    else:
+        _remove(scheduler, expire_id)
+
+
+def schedule_recurring(scheduler: BaseScheduler, settings: BotSettings) -> None:
+    """Add (or update) the recurring jobs; the watcher also runs once right away."""
+    now = datetime.now(UTC)
+    scheduler.add_job(watch_chain, "interval", seconds=settings.poll_interval, id="watch-chain",
+                      replace_existing=True, next_run_time=now)  # fmt: skip
+    scheduler.add_job(retry_executions, "interval", seconds=settings.retry_interval, id="retry-executions",
+                      replace_existing=True)  # fmt: skip

@@ -1,0 +1,1 @@
+"""The bot's revisions, oldest first by down_revision."""

@@ -1,0 +1,231 @@
+"""`dstack-gov run`: the bot, the scheduler and the HTTP API in one asyncio process.
+
+Start order: the bot's tables, the core bridge, the bot (getMe, commands menu), the scheduler
+(jobs from the database), update intake (long polling, or the webhook route), the HTTP server.
+SIGTERM/SIGINT stop intake first, let running handlers, jobs and requests finish, flush pending
+message edits, and only then close connections: nothing accepted is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, timedelta
+from types import TracebackType
+
+import uvicorn
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.types import ASGIApp
+from telegram.error import TelegramError
+
+from bot import jobs
+from bot.app import ALLOWED_UPDATES, bot_commands, build_application, services_of
+from bot.context import GovApplication
+from bot.core import Core
+from bot.notifier import Notifier
+from bot.redact import install_redaction
+from bot.settings import BotSettings
+from bot.snapshot import Snapshot
+from bot.store import BotStore
+from bot.webhook import webhook_path, webhook_routes, webhook_secret
+from proposals.service import GovernanceService
+from proposals.store.engine import make_engine
+
+log = logging.getLogger(__name__)
+JOBS_TABLE = "bot_scheduler_jobs"
+STOP_TIMEOUT = 30.0
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our loop; the runner, not uvicorn, owns SIGTERM and SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def make_scheduler(db_url: str) -> AsyncIOScheduler:
+    """Return the scheduler, its jobs stored in the governance database (their own table)."""
+    store = SQLAlchemyJobStore(engine=make_engine(db_url), tablename=JOBS_TABLE)
+    return AsyncIOScheduler(
+        jobstores={"default": store},
+        executors={"default": AsyncIOExecutor()},
+        # After downtime a missed run happens once, late rather than never.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=UTC,
+    )
+
+
+class BotRuntime:
+    """Everything `run` starts; usable as `async with BotRuntime(...)` in tests."""
+
+    def __init__(
+        self,
+        settings: BotSettings,
+        service: GovernanceService,
+        *,
+        db_url: str,
+        http_app: ASGIApp | None = None,
+        http_socket: socket.socket | None = None,
+        write_lock: threading.Lock | None = None,
+        webhook: bool = False,
+    ) -> None:
+        if webhook and not settings.webhook_url:
+            raise ValueError("webhook mode needs telegram.webhook_url")
+        if webhook and http_socket is None:
+            raise ValueError("webhook mode needs the HTTP server's socket")
+        self.settings = settings
+        self.service = service
+        self.db_url = db_url
+        self.http_app = http_app
+        self.http_socket = http_socket
+        self.webhook = webhook
+        self.core = Core(service, write_lock=write_lock)
+        self.scheduler = make_scheduler(db_url)
+        self.bot_store: BotStore | None = None
+        self.application: GovApplication | None = None
+        self.host: jobs.JobHost | None = None
+        self._notifier: Notifier | None = None
+        self._http: EmbeddedServer | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._unredact: Callable[[], None] | None = None
+
+    async def _after_sync(self, snapshot: Snapshot) -> None:
+        await self.core.run(jobs.sync_jobs, self.scheduler, self.settings, snapshot)
+
+    async def start(self) -> None:
+        """Start the bot, the scheduler, update intake and the HTTP server."""
+        self._unredact = install_redaction([self.settings.token])  # PTB logs its URLs, token included
+        self.bot_store = await asyncio.to_thread(BotStore.open, self.db_url)
+        application = build_application(self.settings, self.core, self.bot_store, after_sync=self._after_sync,
+                                        webhook=self.webhook)  # fmt: skip
+        self.application = application
+        services = services_of(application)
+        self._notifier = Notifier(asyncio.get_running_loop(), lambda pid, _event: services.announcer.request(pid))
+        self.service.subscribe(self._notifier)
+        await services.outbox.call("getMe", application.initialize)
+        try:
+            await services.outbox.call("setMyCommands", lambda: application.bot.set_my_commands(bot_commands()))
+        except TelegramError as exc:  # the menu is a nicety; the commands work without it
+            log.warning("could not set the command menu: %s", exc)
+        await application.start()
+        self.host = jobs.JobHost(self.core, services.announcer, services.outbox, self.bot_store, self.settings,
+                                 self.scheduler)  # fmt: skip
+        jobs.install(self.host)
+        self.scheduler.start()
+        await self.core.run(jobs.schedule_recurring, self.scheduler, self.settings)
+        await self._start_intake(application)
+        await self._start_http(application)
+        log.info("bot running (%s), %d chat(s)", "webhook" if self.webhook else "long polling",
+                 len(self.settings.allowed_chats))  # fmt: skip
+
+    async def _start_intake(self, application: GovApplication) -> None:
+        outbox = services_of(application).outbox
+        if self.webhook:
+            assert self.settings.webhook_url is not None
+            await outbox.call("setWebhook", lambda: application.bot.set_webhook(
+                self.settings.webhook_url or "", secret_token=webhook_secret(self.settings.token),
+                allowed_updates=list(ALLOWED_UPDATES),
+            ))  # fmt: skip
+            return
+        assert application.updater is not None
+        await application.updater.start_polling(
+            timeout=timedelta(seconds=self.settings.polling_timeout),
+            allowed_updates=list(ALLOWED_UPDATES),
+            drop_pending_updates=False,
+            bootstrap_retries=-1,
+        )
+
+    async def _start_http(self, application: GovApplication) -> None:
+        if self.http_socket is None:
+            return
+        app = self.http_app
+        if self.webhook:
+            path = webhook_path(self.settings.webhook_url or "")
+            app = webhook_routes(application, path, webhook_secret(self.settings.token), app)
+        if app is None:
+            return
+        config = uvicorn.Config(app, log_config=None, access_log=False, server_header=False, proxy_headers=False,
+                                lifespan="off")  # fmt: skip
+        self._http = EmbeddedServer(config)
+        self._http_task = asyncio.create_task(self._http.serve(sockets=[self.http_socket]), name="http")
+        while not self._http.started:
+            if self._http_task.done():
+                self._http_task.result()
+                raise RuntimeError("the HTTP server stopped while starting")
+            await asyncio.sleep(0.01)
+
+    @property
+    def http_failed(self) -> bool:
+        """Return True when the HTTP server task ended on its own."""
+        return self._http_task is not None and self._http_task.done()
+
+    async def stop(self) -> None:
+        """Stop gracefully: intake first, then let work in flight finish, then close."""
+        application = self.application
+        if application is not None and application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if self._http is not None and self._http_task is not None:
+            self._http.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._http_task, STOP_TIMEOUT)
+        if self.scheduler.running:
+            self.scheduler.pause()
+        if self.host is not None:
+            await self.host.wait_idle(STOP_TIMEOUT)
+        if application is not None and application.running:
+            await application.stop()
+        if application is not None:
+            await services_of(application).announcer.drain(STOP_TIMEOUT)
+        if self._notifier is not None:
+            self._notifier.close()
+        await self.core.close()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.host is not None:
+            jobs.uninstall(self.host)
+        if application is not None:
+            await application.shutdown()
+        if self.bot_store is not None:
+            self.bot_store.close()
+        if self._unredact is not None:
+            self._unredact()
+            self._unredact = None
+
+    async def __aenter__(self) -> BotRuntime:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+
+async def run_until_signalled(runtime: BotRuntime) -> None:
+    """Run until SIGTERM or SIGINT (or the HTTP server dies), then stop gracefully."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    handled = (signal.SIGTERM, signal.SIGINT)
+    for sig in handled:
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        async with runtime:
+            while not stopping.is_set() and not runtime.http_failed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), 1.0)
+            log.info("stopping: finishing work in flight")
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,224 @@
+"""The bot's own tables: announcement messages, owner links and pending link challenges.
+
+They live in the governance database next to the core's tables, migrated by the bot's own
+Alembic revisions (bot/migrations, version table `bot_alembic_version`), so the core's schema
+stays free of Telegram concepts. Rows never leave this module: callers get frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from eth_typing import ChecksumAddress
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+from web3 import Web3
+
+from proposals.store.engine import make_engine
+from proposals.store.tables import NAMING_CONVENTION, UtcDateTime
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "bot_alembic_version"
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+announcements = Table(
+    "bot_announcements",
+    metadata,
+    Column("proposal_id", Integer, primary_key=True, autoincrement=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    # sha256 of the last text + keyboard sent, so an unchanged view costs no API call.
+    Column("digest", String(64), nullable=False),
+    # The last outcome posted as a reply ("executed", "failed:<when>"), so it is posted once.
+    Column("outcome", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+links = Table(
+    "bot_links",
+    metadata,
+    Column("owner", String(42), primary_key=True),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("linked_at", UtcDateTime, nullable=False),
+)
+
+challenges = Table(
+    "bot_link_challenges",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("owner", String(42), primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """Where a proposal's one message lives, and what it last showed."""
+
+    proposal_id: int
+    chat_id: int
+    message_id: int
+    digest: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A Telegram user proven to hold an owner key."""
+
+    owner: ChecksumAddress
+    user_id: int
+    name: str
+    linked_at: datetime
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """The text a user must sign with an owner key to link it."""
+
+    user_id: int
+    owner: ChecksumAddress
+    chat_id: int
+    text: str
+    expires_at: datetime
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def migrate_bot(engine: Engine) -> None:
+    """Bring the bot's tables to the newest revision (a no-op when current)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class BotStore:
+    """Reads and writes the bot's tables (thread-safe: one short transaction per call)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> BotStore:
+        """Open the database at `url` and migrate the bot's tables."""
+        engine = make_engine(url)
+        try:
+            migrate_bot(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._engine.dispose()
+
+    # -- announcements ---------------------------------------------------------------------
+
+    def announcement(self, proposal_id: int) -> Announcement | None:
+        """Return where proposal `proposal_id` was announced, if it was."""
+        with self._engine.connect() as connection:
+            row = connection.execute(select(announcements).where(announcements.c.proposal_id == proposal_id)).first()
+        if row is None:
+            return None
+        return Announcement(row.proposal_id, row.chat_id, row.message_id, row.digest, row.outcome)
+
+    def announced_ids(self, proposal_ids: list[int]) -> set[int]:
+        """Return which of `proposal_ids` have an announcement."""
+        if not proposal_ids:
+            return set()
+        query = select(announcements.c.proposal_id).where(announcements.c.proposal_id.in_(proposal_ids))
+        with self._engine.connect() as connection:
+            return set(connection.scalars(query))
+
+    def save_announcement(self, proposal_id: int, chat_id: int, message_id: int, digest: str) -> None:
+        """Record a new announcement message (replacing a lost one)."""
+        now = datetime.now(UTC)
+        with self._engine.begin() as connection:
+            connection.execute(delete(announcements).where(announcements.c.proposal_id == proposal_id))
+            connection.execute(
+                insert(announcements).values(proposal_id=proposal_id, chat_id=chat_id, message_id=message_id,
+                                             digest=digest, outcome="", created_at=now, updated_at=now)
+            )  # fmt: skip
+
+    def update_announcement(self, proposal_id: int, *, digest: str | None = None, outcome: str | None = None) -> None:
+        """Remember what the message now shows, or which outcome was posted."""
+        values: dict[str, object] = {"updated_at": datetime.now(UTC)}
+        if digest is not None:
+            values["digest"] = digest
+        if outcome is not None:
+            values["outcome"] = outcome
+        with self._engine.begin() as connection:
+            connection.execute(update(announcements).where(announcements.c.proposal_id == proposal_id).values(values))
+
+    # -- links -----------------------------------------------------------------------------
+
+    def links(self) -> dict[str, Link]:
+        """Return every link, keyed by lowercase owner address."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(links)).all()
+        return {
+            row.owner.lower(): Link(Web3.to_checksum_address(row.owner), row.user_id, row.name, _aware(row.linked_at))
+            for row in rows
+        }
+
+    def save_link(self, owner: ChecksumAddress, user_id: int, name: str) -> None:
+        """Bind `owner` to a Telegram user (an owner has one user; a new proof replaces the old one)."""
+        owner = Web3.to_checksum_address(owner)
+        with self._engine.begin() as connection:
+            connection.execute(delete(links).where(links.c.owner == owner))
+            connection.execute(insert(links).values(owner=owner, user_id=user_id, name=name[:200],
+                                                    linked_at=datetime.now(UTC)))  # fmt: skip
+
+    # -- challenges ------------------------------------------------------------------------
+
+    def save_challenge(self, challenge: Challenge) -> None:
+        """Store the challenge a user must sign (one per user and owner; a new one replaces it)."""
+        key = (challenges.c.user_id == challenge.user_id) & (challenges.c.owner == challenge.owner)
+        with self._engine.begin() as connection:
+            connection.execute(delete(challenges).where(key))
+            connection.execute(
+                insert(challenges).values(user_id=challenge.user_id, owner=challenge.owner, chat_id=challenge.chat_id,
+                                          text=challenge.text, expires_at=challenge.expires_at)
+            )  # fmt: skip
+
+    def challenge(self, user_id: int, owner: ChecksumAddress) -> Challenge | None:
+        """Return the user's pending challenge for `owner`, if any."""
+        key = (challenges.c.user_id == user_id) & (challenges.c.owner == owner)
+        with self._engine.connect() as connection:
+            row = connection.execute(select(challenges).where(key)).first()
+        if row is None:
+            return None
+        return Challenge(row.user_id, Web3.to_checksum_address(row.owner), row.chat_id, row.text,
+                         _aware(row.expires_at))  # fmt: skip
+
+    def drop_challenge(self, user_id: int, owner: ChecksumAddress) -> None:
+        """Forget a used or expired challenge."""
+        key = (challenges.c.user_id == user_id) & (challenges.c.owner == owner)
+        with self._engine.begin() as connection:
+            connection.execute(delete(challenges).where(key))

@@ -1,0 +1,104 @@
+"""Bot test helpers: the people in the chat, settings pointing at the fake Bot API, a running bot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+
+from bot.runner import BotRuntime
+from bot.settings import BotSettings, Roles
+from proposals.service import GovernanceService
+from tests.helpers.fake_telegram import ChatMessage, FakeTelegram, FakeUser
+from tests.helpers.governance import Governance
+
+CHAT = -1001000000001
+OTHER_CHAT = -1001000000999
+PROPOSER = FakeUser(1001, "Paula", "paula")
+ADMIN = FakeUser(1002, "Adam")
+OWNER_1 = FakeUser(2001, "Olga", "olga")
+OWNER_2 = FakeUser(2002, "Omar")
+STRANGER = FakeUser(3001, "Mallory")
+CAST = Path(__file__).resolve().parents[2] / "node_modules/.bin/cast"
+
+
+def settings_for(gov: Governance, telegram: FakeTelegram, **overrides: Any) -> BotSettings:
+    """Return bot settings for `gov`'s Safe and chat CHAT, talking to the fake Bot API."""
+    settings = BotSettings(
+        token=telegram.token,
+        chats={gov.safe: CHAT},
+        safe_names={gov.safe: "test safe"},
+        roles=Roles(proposers=frozenset({PROPOSER.id}), admins=frozenset({ADMIN.id})),
+        base_url=telegram.base_url,
+        base_file_url=telegram.base_file_url,
+        reminder_interval=3600,
+        poll_interval=3600,  # the watcher runs once at start; tests that need it set it lower
+        retry_interval=3600,
+        polling_timeout=1,
+        explorer_tx_url="https://explorer.test/tx/{hash}",
+        explorer_address_url="https://explorer.test/address/",
+    )
+    return replace(settings, **overrides)
+
+
+@asynccontextmanager
+async def running_bot(
+    gov: Governance, telegram: FakeTelegram, service: GovernanceService | None = None, **overrides: Any
+) -> AsyncIterator[BotRuntime]:
+    """Run the bot, the scheduler and the watcher against `gov` and the fake Bot API."""
+    runtime = BotRuntime(settings_for(gov, telegram, **overrides), service or gov.service(), db_url=gov.db_url)
+    async with runtime:
+        yield runtime
+
+
+def announcement(telegram: FakeTelegram, proposal_id: int) -> ChatMessage | None:
+    """Return the announcement of proposal `proposal_id` in CHAT, if sent."""
+    for message in telegram.bot_messages(CHAT):
+        if f"#{proposal_id}</b>:" in message.text and "Proposal" in message.text.split("\n", 1)[0]:
+            return message
+    return None
+
+
+def replies_to(telegram: FakeTelegram, message_id: int) -> list[ChatMessage]:
+    """Return the bot's replies to a message."""
+    return [m for m in telegram.bot_messages() if m.reply_to == message_id]
+
+
+def document_json(message: ChatMessage) -> Any:
+    """Return the JSON content of a document the bot sent."""
+    assert message.document is not None, "not a document"
+    return json.loads(message.document[1])
+
+
+def cast_sign_file(account: LocalAccount, path: Path) -> bytes:
+    """Sign a typed-data file exactly as an owner would: `cast wallet sign --data --from-file`."""
+    assert CAST.exists(), f"cast is missing at {CAST} (run npm ci)"
+    key = "0x" + account.key.hex()
+    done = subprocess.run([str(CAST), "wallet", "sign", "--data", "--from-file", str(path), "--private-key", key],
+                          capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return bytes(HexBytes(done.stdout.strip()))
+
+
+def cast_sign_message(account: LocalAccount, text: str) -> bytes:
+    """Sign a text with personal_sign, as `cast wallet sign '<text>'` does."""
+    assert CAST.exists(), f"cast is missing at {CAST} (run npm ci)"
+    done = subprocess.run([str(CAST), "wallet", "sign", "--private-key", "0x" + account.key.hex(), text],
+                          capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return bytes(HexBytes(done.stdout.strip()))
+
+
+def save_document(message: ChatMessage, directory: Path) -> Path:
+    """Save a document the bot sent under its own file name; return the path."""
+    assert message.document is not None, "not a document"
+    path = directory / message.document[0]
+    path.write_bytes(message.document[1])
+    return path
