@@ -26,7 +26,7 @@ def cli(verbose: bool) -> None:
 
 def _register_commands() -> None:
     # Imported here so each command module can import `cli` without a cycle.
-    from dstack_gov.cli import actions, authapi, catalogue, demo, deploy, devnet, info, proposals, safes, serve
+    from dstack_gov.cli import actions, authapi, catalogue, demo, deploy, devnet, info, proposals, run, safes, serve
     from proposals.catalogue import Group
 
     kms = actions.group_for(Group.KMS, "DstackKms admin actions (OS images, KMS settings, app registry).")
@@ -44,7 +44,7 @@ def _register_commands() -> None:
     for command in (
         kms, app, safe, propose, proposals.sign, proposals.export, proposals.status, proposals.list_,
         proposals.execute, proposals.cancel, proposals.audit, proposals.reconcile,
-        info.info, info.check, devnet.devnet, demo.demo, authapi.authapi, catalogue.catalogue, serve.serve,
+        info.info, info.check, devnet.devnet, demo.demo, authapi.authapi, catalogue.catalogue, serve.serve, run.run,
     ):  # fmt: skip
         cli.add_command(command)
 
