@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -18,6 +20,7 @@ from tests.authapi.world import World, build_world
 from tests.helpers.chain import deploy_kms_fixture, dev_account
 
 WEBHOOK = "http://authapi.test"
+SILENT_SECRET = "s3cr3t-key"
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -44,6 +47,26 @@ async def recorded_client(
     settings = Settings(rpc_url=anvil.url, kms_address=world.kms.kms_address, block_cache=block_cache)
     async with webhook_client(settings, rpc_transport=transport) as client:
         yield client, transport
+
+
+@pytest.fixture
+async def silent_rpc() -> AsyncIterator[str]:
+    """Return the URL of a loopback server that accepts connections and never answers (for 10 s at most)."""
+    release = asyncio.Event()
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(release.wait(), timeout=10)
+        writer.close()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/key/{SILENT_SECRET}"
+    finally:
+        release.set()
+        server.close()
+        await server.wait_closed()
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,6 +12,7 @@ import pytest
 from authapi import Settings
 from dstack_gov.anvil import free_port
 from tests.authapi.bodies import valid_body
+from tests.authapi.conftest import SILENT_SECRET as SECRET
 from tests.authapi.conftest import webhook_client
 from tests.authapi.transports import ALLOWED, GATEWAY, canned, entries, hex_of, raw, results
 
@@ -24,7 +22,6 @@ UNAVAILABLE = {"isAllowed": False, "reason": "authorization backend unavailable"
 STATUS_ERROR = {"status": "error", "message": "authorization backend unavailable"}
 ENDPOINTS = ["/bootAuth/app", "/bootAuth/kms"]
 KMS = "0x" + "11" * 20
-SECRET = "s3cr3t-key"
 
 
 def settings(url: str = "http://127.0.0.1:9", **fields: object) -> Settings:
@@ -114,26 +111,6 @@ async def test_rpc_down_fails_closed_without_leaking_the_url(endpoint, block_cac
     assert response.json() == UNAVAILABLE
     assert "RPC node unreachable" in caplog.text
     assert SECRET not in caplog.text
-
-
-@pytest.fixture
-async def silent_rpc() -> AsyncIterator[str]:
-    """A loopback server that accepts connections and never answers (until the test ends)."""
-    release = asyncio.Event()
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(release.wait(), timeout=10)
-        writer.close()
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/key/{SECRET}"
-    finally:
-        release.set()
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
