@@ -44,6 +44,7 @@ bench: setup
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/multisend_gas.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/signatures.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/store.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/latency.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from eth_typing import ChecksumAddress
 from eth_utils import event_signature_to_log_topic
@@ -31,13 +33,20 @@ class ExecutionResult:
     broadcasts: tuple[bytes, ...] = ()
 
 
+def logged_safe_tx_hash(log: Any) -> bytes:
+    """Return the safeTxHash of an ExecutionSuccess/ExecutionFailure log."""
+    # Safe 1.4.x indexes txHash (a topic); 1.3.0 puts it first in the data.
+    topics = log["topics"]
+    return bytes(topics[1]) if len(topics) > 1 else bytes(log["data"])[:32]
+
+
 def safe_outcome(receipt: Receipt, safe: ChecksumAddress, safe_tx_hash: bytes) -> bool | None:
     """Return True/False from the Safe's ExecutionSuccess/ExecutionFailure event for `safe_tx_hash`, else None."""
     for log in receipt.logs:
         if str(log["address"]).lower() != safe.lower() or not log["topics"]:
             continue
         topic = bytes(log["topics"][0])
-        if bytes(log["data"])[:32] != safe_tx_hash:
+        if logged_safe_tx_hash(log) != safe_tx_hash:
             continue
         if topic == EXECUTION_SUCCESS_TOPIC:
             return True
@@ -52,6 +61,8 @@ class Executor:
     def __init__(self, sender: TransactionSender, client: EthereumClient) -> None:
         self.sender = sender
         self.client = client
+        # One account nonce: executions from several threads of one process go one at a time.
+        self._lock = threading.Lock()
 
     @property
     def address(self) -> ChecksumAddress:
@@ -69,6 +80,10 @@ class Executor:
 
     def execute(self, tx: SafeTxData, signatures: bytes, safe_tx_hash: bytes) -> ExecutionResult:
         """Preflight, send and classify the outcome (a reverted tx leaves the Safe nonce unused)."""
+        with self._lock:
+            return self._execute(tx, signatures, safe_tx_hash)
+
+    def _execute(self, tx: SafeTxData, signatures: bytes, safe_tx_hash: bytes) -> ExecutionResult:
         self.preflight(tx, signatures)
         call = bytes(HexBytes(to_safe_tx(tx, self.client, signatures).w3_tx._encode_transaction_data()))
         with translate_chain_errors("executing the Safe transaction"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode, encode
@@ -12,9 +13,11 @@ from eth_typing import ChecksumAddress
 from eth_utils import function_signature_to_4byte_selector
 from hexbytes import HexBytes
 from safe_eth.eth import EthereumClient
+from safe_eth.eth.contracts import get_safe_V1_4_1_contract
 from safe_eth.safe import SafeTx
 from safe_eth.safe.multi_send import MultiSend, MultiSendOperation, MultiSendTx
 from web3 import Web3
+from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
 from contracts import decode_revert
@@ -49,11 +52,15 @@ class SafeState:
         return address.lower() in {o.lower() for o in self.owners}
 
 
+@lru_cache(maxsize=256)
+def _safe_contract(w3: Web3, safe: ChecksumAddress) -> Contract:
+    # Building a contract object parses the ABI (~15 ms); reads happen on every signature.
+    return get_safe_V1_4_1_contract(w3, safe)
+
+
 def read_safe_state(w3: Web3, safe: ChecksumAddress) -> SafeState:
     """Read version, nonce, owners and threshold of `safe`."""
-    from safe_eth.eth.contracts import get_safe_V1_4_1_contract
-
-    contract = get_safe_V1_4_1_contract(w3, safe)
+    contract = _safe_contract(w3, safe)
     with translate_chain_errors(f"reading Safe {safe}"):
         if not w3.eth.get_code(safe):
             from proposals.errors import NotFound
@@ -88,9 +95,8 @@ def batch_call(calls: Sequence[tuple[ChecksumAddress, bytes]], multi_send: Check
     return multi_send, _MULTI_SEND + encode(["bytes"], [packed]), DELEGATECALL
 
 
-def unbatch(to: ChecksumAddress, data: bytes, operation: int, multi_send_addresses: Sequence[str]) -> list[
-    tuple[ChecksumAddress, int, bytes, int]
-]:  # fmt: skip
+def unbatch(to: ChecksumAddress, data: bytes, operation: int, multi_send_addresses: Sequence[str],
+            value: int = 0) -> list[tuple[ChecksumAddress, int, bytes, int]]:  # fmt: skip
     """Return the inner calls (to, value, data, operation) of a Safe tx: itself, or its MultiSend batch."""
     is_multi_send = operation == DELEGATECALL and to.lower() in {a.lower() for a in multi_send_addresses}
     if is_multi_send:
@@ -100,7 +106,7 @@ def unbatch(to: ChecksumAddress, data: bytes, operation: int, multi_send_address
             inner = []
         if inner:
             return [(Web3.to_checksum_address(t.to), t.value, bytes(t.data), t.operation.value) for t in inner]
-    return [(to, 0, bytes(data), operation)]
+    return [(to, value, bytes(data), operation)]
 
 
 def new_safe_tx_data(

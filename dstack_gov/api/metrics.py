@@ -73,15 +73,8 @@ class Metrics:
 
 
 def _proposal_counts(store: Store) -> dict[str, int]:
-    """Return the number of proposals in each state (one COUNT each when the store offers it)."""
-    count = getattr(store, "count_proposals", None)
-    counts = {}
-    for state in ProposalState:
-        if callable(count):
-            counts[state.value] = int(count(states=[state]))
-        else:
-            counts[state.value] = len(store.list_proposals(states=[state], limit=1_000_000))
-    return counts
+    """Return the number of proposals in each state (one COUNT each)."""
+    return {state.value: store.count_proposals(states=[state]) for state in ProposalState}
 
 
 def _family(lines: list[str], name: str, kind: str, help_text: str, samples: list[tuple[str, int]]) -> None:

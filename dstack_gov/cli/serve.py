@@ -73,6 +73,4 @@ def serve(
     try:
         run_server(create_api(service, token=token), sock)
     finally:
-        close = getattr(service.store, "close", None)
-        if callable(close):
-            close()
+        service.store.close()

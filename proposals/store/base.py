@@ -46,6 +46,15 @@ class Store(Protocol):
     ) -> list[Proposal]:
         """Return proposals, newest first, filtered by state / Safe / nonce."""
 
+    def count_proposals(
+        self,
+        *,
+        states: Iterable[ProposalState] | None = None,
+        safe: ChecksumAddress | None = None,
+        nonce: int | None = None,
+    ) -> int:
+        """Count proposals with the same filters as list_proposals."""
+
     def reserved_nonces(self, safe: ChecksumAddress) -> set[int]:
         """Return the nonces held by open proposals (pending, approved, executing, failed) of `safe`."""
 
@@ -89,3 +98,6 @@ class Store(Protocol):
 
     def set_cursor(self, name: str, value: int) -> None:
         """Set a named integer cursor."""
+
+    def close(self) -> None:
+        """Release the database connections."""
