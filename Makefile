@@ -45,6 +45,7 @@ bench: setup
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/signatures.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/store.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/latency.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/authapi/run.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
