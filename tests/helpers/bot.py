@@ -13,8 +13,12 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 
+from bot.actors import TelegramActor
 from bot.runner import BotRuntime
 from bot.settings import BotSettings, Roles
+from proposals.catalogue import get_action
+from proposals.models import Proposal
+from proposals.planning import ChangeRequest, RequestedAction
 from proposals.service import GovernanceService
 from tests.helpers.fake_telegram import ChatMessage, FakeTelegram, FakeUser
 from tests.helpers.governance import Governance
@@ -102,3 +106,21 @@ def save_document(message: ChatMessage, directory: Path) -> Path:
     path = directory / message.document[0]
     path.write_bytes(message.document[1])
     return path
+
+
+def image(n: int) -> str:
+    """Return a distinct OS image hash as 0x-hex."""
+    return "0x" + n.to_bytes(32, "big").hex()
+
+
+async def propose_image(runtime: BotRuntime, n: int, *, by: FakeUser = PROPOSER, description: str = "") -> Proposal:
+    """File `kms-add-image image(n)` through the running bot's service, as `by` would from Telegram."""
+    action = RequestedAction(get_action("kms-add-image"), {"osImageHash": image(n)})
+    request = ChangeRequest(f"Allow image {n}", (action,), description)
+    actor = str(TelegramActor(by.id, by.first_name))
+    return await runtime.core.write(runtime.service.propose, request, proposer=actor)
+
+
+def warnings_to(telegram: FakeTelegram, message_id: int) -> list[str]:
+    """Return the texts of the bot's error replies (⚠️) to a message."""
+    return [m.text for m in replies_to(telegram, message_id) if m.text.startswith("⚠️")]

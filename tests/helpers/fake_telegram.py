@@ -192,7 +192,8 @@ class FakeTelegram:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="fake-telegram", daemon=True)  # fmt: skip
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -280,6 +281,13 @@ class FakeTelegram:
                  "message": self._message_dict(target)}  # fmt: skip
         self._push({"callback_query": query})
         return query_id
+
+    def forward(self, message: ChatMessage, chat_id: int) -> ChatMessage:
+        """Show a copy of a bot message, buttons included, in another chat (as a forward would)."""
+        copy = ChatMessage(chat_id, next(self._ids), message.text, True, message.reply_markup)
+        with self._lock:
+            self._messages[(chat_id, copy.message_id)] = copy
+        return copy
 
     # -- faults and observations -------------------------------------------------------------------
 
