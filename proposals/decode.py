@@ -43,7 +43,7 @@ def _group_for(to: ChecksumAddress, safe: ChecksumAddress, known: Known) -> Grou
 
 def describe_tx(tx: SafeTxData, known: Known) -> list[DescribedCall]:
     """Return the calls a Safe tx makes, decoded through the catalogue where possible."""
-    calls = unbatch(tx.to, tx.data, tx.operation, known.multi_send)
+    calls = unbatch(tx.to, tx.data, tx.operation, known.multi_send, tx.value)
     if tx.to.lower() == tx.safe.lower() and not tx.data and tx.value == 0:
         return [DescribedCall(tx.to, 0, CALL, f"Reject: do nothing at nonce {tx.nonce} (cancels what shares it)",
                               None, Risk.LOW, {})]  # fmt: skip

@@ -12,7 +12,7 @@ from web3 import Web3
 
 from contracts import Receipt
 from proposals.errors import translate_chain_errors
-from proposals.execution import ExecutionResult
+from proposals.execution import ExecutionResult, logged_safe_tx_hash
 from proposals.models import (
     OPEN_STATES,
     TERMINAL_STATES,
@@ -124,7 +124,7 @@ class Reconciler:
                                       "owners": list(state.owners), "threshold": state.threshold})  # fmt: skip
 
     def _apply_execution(self, log: Any, success: bool) -> None:
-        proposal = self.store.find_by_hash(bytes(log["data"])[:32])
+        proposal = self.store.find_by_hash(logged_safe_tx_hash(log))
         if proposal is None or proposal.state in (ProposalState.EXECUTED, ProposalState.CANCELLED):
             return
         if proposal.state is ProposalState.FAILED and not success and proposal.execution_tx_hash:

@@ -214,7 +214,7 @@ class Action:
         """Return the user values encoded in `calldata` (which must start with our selector)."""
         raw = decode(list(self.arg_types), bytes(calldata[4:]))
         if self.from_abi is not None:
-            return self.from_abi(raw)
+            return {k: _normalise(v) for k, v in self.from_abi(raw).items()}
         return {p.name: _normalise(v) for p, v in zip(self.params, raw, strict=True)}
 
     def describe(self, values: Values, target: ChecksumAddress | str = "") -> str:
