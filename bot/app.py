@@ -62,7 +62,7 @@ def build_application(
     if webhook:
         builder = builder.updater(None)
     application: GovApplication = builder.build()  # type: ignore[assignment]
-    outbox = Outbox(application.bot)
+    outbox = Outbox(application.bot, first_backoff=settings.network_backoff)
     announcer = Announcer(core, bot_store, outbox, settings, after_sync=after_sync)
     application.bot_data[SERVICES_KEY] = Services(core, bot_store, outbox, announcer, settings)
 

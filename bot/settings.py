@@ -58,6 +58,8 @@ class BotSettings:
     retry_attempts: int = 3
     # Long-polling timeout of getUpdates (seconds).
     polling_timeout: float = 10.0
+    # First pause before retrying a Bot API call after a network error or 5xx (doubles each time).
+    network_backoff: float = 0.5
     explorer_tx_url: str | None = None
     explorer_address_url: str | None = None
     # Public HTTPS URL Telegram posts updates to in webhook mode.

@@ -47,7 +47,7 @@ def read_owners(service: GovernanceService) -> list[SafeState]:
 
 async def on_help(update: Update, context: GovContext) -> None:
     """Show the commands, the action list, or one action's parameters."""
-    topic = context.args[0] if context.args else ""
+    topic = " ".join(context.args or ())
     if not topic:
         text = help_text()
     elif topic.lower() == "actions":

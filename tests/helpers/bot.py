@@ -46,6 +46,7 @@ def settings_for(gov: Governance, telegram: FakeTelegram, **overrides: Any) -> B
         poll_interval=3600,  # the watcher runs once at start; tests that need it set it lower
         retry_interval=3600,
         polling_timeout=1,
+        network_backoff=0.05,
         explorer_tx_url="https://explorer.test/tx/{hash}",
         explorer_address_url="https://explorer.test/address/",
     )
