@@ -31,6 +31,7 @@ from proposals.safe_tx import (
     SafeState,
     read_safe_state,
     safe_tx_hashes,
+    simulate,
     typed_data,
 )
 from proposals.signatures import CheckedSignature, SignatureRefused, check_signature, combine, recheck
@@ -249,10 +250,12 @@ class GovernanceService:
         if valid < state.threshold or self.executor is None or state.nonce != proposal.nonce:
             return valid, None
         try:
-            self.execute(proposal.id, actor="auto")
+            done = self.execute(proposal.id, actor="auto")
         except GovernanceError as exc:
             log.warning("automatic execution of proposal %s did not happen: %s", proposal.id, exc.message)
             return valid, exc.message
+        if done.state is ProposalState.FAILED:
+            return valid, done.failure_reason or "the execution failed"
         return valid, None
 
     # -- executing -----------------------------------------------------------------------
@@ -294,8 +297,18 @@ class GovernanceService:
             result = self.executor.execute(claimed.safe_tx, combine(checked.valid, hashes), hashes.safe_tx_hash)
         except GovernanceError as exc:
             return self._transition(claimed, ProposalState.FAILED, actor, {"nonceUsed": False},
-                                    failure_reason=exc.message)  # fmt: skip
+                                    failure_reason=self._inner_reason(claimed, exc.message))  # fmt: skip
         return self.record_execution(claimed, result, actor)
+
+    def _inner_reason(self, proposal: Proposal, reason: str) -> str:
+        """Replace the Safe's generic GS013 with the inner call's own revert reason, when it can be had."""
+        if "GS013" not in reason:
+            return reason
+        try:
+            simulation = simulate(self.w3, proposal.safe_tx, self.settings.simulate_accessor)
+        except GovernanceError:
+            return reason
+        return reason if simulation.success else f"{reason}; the inner call reverts: {simulation.reason}"
 
     def record_execution(self, proposal: Proposal, result: ExecutionResult, actor: str) -> Proposal:
         """Store an execution outcome (ours or found on chain) and its consequences."""
@@ -303,7 +316,8 @@ class GovernanceService:
         fields = {"execution_tx_hash": result.tx_hash, "execution_block": result.block_number,
                   "execution_gas": result.gas_used}  # fmt: skip
         if result.success:
-            done = self._transition(proposal, ProposalState.EXECUTED, actor, detail, **fields)
+            # An earlier failed attempt's reason stays in the audit log, not on the executed proposal.
+            done = self._transition(proposal, ProposalState.EXECUTED, actor, detail, failure_reason=None, **fields)
             if done.kind is ProposalKind.REJECTION and done.rejects is not None:
                 self._end(done.rejects, ProposalState.CANCELLED, actor, {"rejectedBy": done.id})
             return done

@@ -95,17 +95,20 @@ def test_an_inner_call_that_reverts_at_execution_fails_without_using_the_nonce_a
     elsewhere = dev_account(5).address
     eoa.send(second.address, bytes(HexBytes(second.encode_abi("transferOwnership", [elsewhere]))))
 
-    failed = sign(gov, p.id, 1).proposal
+    signed = sign(gov, p.id, 1)
+    failed = signed.proposal
+    reason = f"{GS013}; the inner call reverts: OwnableUnauthorizedAccount({gov.safe.lower()})"
 
-    assert failed.state is ProposalState.FAILED and failed.failure_reason == GS013
+    assert failed.state is ProposalState.FAILED and failed.failure_reason == reason
+    assert signed.execution_error == reason
     assert failed.execution_tx_hash is None and safe_nonce(gov.w3, gov.safe) == 0
-    assert events(gov, p.id)[-1].detail == {"nonceUsed": False, "failure_reason": GS013}
+    assert events(gov, p.id)[-1].detail == {"nonceUsed": False, "failure_reason": reason}
     assert gov.store.reserved_nonces(gov.safe) == {0}
 
     eoa.send(second.address, bytes(HexBytes(second.encode_abi("transferOwnership", [gov.safe]))))
     retried = gov.svc.execute(p.id, actor="retry")
 
-    assert retried.state is ProposalState.EXECUTED and retried.failure_reason == GS013
+    assert retried.state is ProposalState.EXECUTED and retried.failure_reason is None
     assert second.functions.owner().call() == gov.safe and safe_nonce(gov.w3, gov.safe) == 1
     assert event_names(gov, p.id)[-2:] == ["state:failed->executing", "state:executing->executed"]
 
