@@ -242,8 +242,8 @@ class FakeTelegram:
             self._lock.notify_all()
         return update_id
 
-    def say(self, chat_id: int, user: FakeUser, text: str) -> tuple[int, int]:
-        """A user writes `text` in a chat; return (update id, message id)."""
+    def message_update(self, chat_id: int, user: FakeUser, text: str) -> dict[str, Any]:
+        """Return the update a user's message makes (without queueing it: for webhook tests)."""
         message_id = next(self._ids)
         message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()), "chat": self._chat(chat_id),
                                    "from": user.as_dict(), "text": text}  # fmt: skip
@@ -252,7 +252,12 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": _length(command)}]
         with self._lock:
             self._messages[(chat_id, message_id)] = ChatMessage(chat_id, message_id, text, False)
-        return self._push({"message": message}), message_id
+        return {"update_id": 10**6 + message_id, "message": message}
+
+    def say(self, chat_id: int, user: FakeUser, text: str) -> tuple[int, int]:
+        """A user writes `text` in a chat; return (update id, message id)."""
+        update = self.message_update(chat_id, user, text)
+        return self._push({"message": update["message"]}), update["message"]["message_id"]
 
     def send_document(
         self, chat_id: int, user: FakeUser, filename: str, content: bytes, caption: str | None = None
