@@ -6,7 +6,7 @@ import socket
 
 import uvicorn
 
-from dstack_gov.config import ConfigError
+from dstack_gov.listening import listen as bind
 
 from .app import create_app
 from .settings import Settings
@@ -14,19 +14,7 @@ from .settings import Settings
 
 def listen(settings: Settings) -> socket.socket:
     """Bind and return the listening socket for `settings.host`:`settings.port` (port 0 picks one)."""
-    sock: socket.socket | None = None
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0]
-        sock = socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError as exc:
-        if sock is not None:
-            sock.close()
-        where = f"{settings.host}:{settings.port}"
-        raise ConfigError(f"cannot listen on {where}: {exc.strerror or exc}") from None
-    return sock
+    return bind(settings.host, settings.port)
 
 
 def serve(settings: Settings, sock: socket.socket) -> None:

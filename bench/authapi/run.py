@@ -33,6 +33,7 @@ from contracts import (
     kms_contract,
 )
 from dstack_gov.anvil import Anvil, free_port
+from tests.helpers.processes import stop
 
 HERE = Path(__file__).resolve().parent
 # anvil's first dev key: public, funded on every local anvil chain, worthless elsewhere.
@@ -117,12 +118,7 @@ def running(server: Server, rpc_url: str, kms: str, workdir: Path) -> Iterator[i
     try:
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
 
 
 def wait_ready(port: int, body: dict[str, object], timeout: float = 30.0) -> None:

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -19,6 +18,7 @@ from tests.api.conftest import COMPOSE, IMAGE, TOKEN, batch_body
 from tests.helpers.chain import dev_account
 from tests.helpers.cli import run_cli
 from tests.helpers.governance import EXECUTOR_INDEX
+from tests.helpers.processes import stop, wait_until_serving
 
 RUN_CLI = "import sys; from dstack_gov.cli import main; sys.exit(main(sys.argv[1:]))"
 OVERRIDES = ("DSTACK_GOV_CONFIG", "DSTACK_GOV_RPC_URL", "DSTACK_GOV_KMS", "ETH_RPC_URL", "KMS_CONTRACT_ADDR",
@@ -53,23 +53,10 @@ def served(anvil, gov, tmp_path) -> Iterator[tuple[str, subprocess.Popen[bytes]]
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        wait_until_serving(process, url + "/healthz")
         yield url, process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop(process)
 
 
 async def test_served_api_proposes_signs_and_executes_over_tcp(served, gov, w3):

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -18,6 +17,7 @@ from dstack_gov.anvil import free_port
 from dstack_gov.cli import main
 from tests.authapi.conftest import WEBHOOK
 from tests.authapi.world import GATEWAY_APP_ID, app_request, kms_request
+from tests.helpers.processes import stop, wait_until_serving
 
 RUN_CLI = "import sys; from dstack_gov.cli import main; sys.exit(main(sys.argv[1:]))"
 KMS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -41,23 +41,10 @@ def served(anvil, world, tmp_path) -> Iterator[tuple[str, subprocess.Popen[bytes
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        wait_until_serving(process, url, timeout=20)
         yield url, process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop(process)
 
 
 @pytest.mark.asyncio
