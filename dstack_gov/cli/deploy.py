@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
 from rich.console import Console
 
-from contracts import AppSettings
+from contracts import AppSettings, Receipt
 from contracts.deployment import deploy_implementation
 from dstack_gov.cli.output import emit, key_value_table
 from dstack_gov.cli.session import Session, chain_options, key_options
@@ -15,6 +16,17 @@ from proposals.catalogue import parse_address, parse_hex
 from proposals.deploy import deploy_kms_stack, deploy_standalone_app
 
 ZERO32 = b"\x00" * 32
+
+
+def transactions_json(receipts: Sequence[Receipt]) -> list[dict[str, Any]]:
+    """Return each deployment transaction's hash, block and gas."""
+    return [{"txHash": r.tx_hash, "blockNumber": r.block_number, "gasUsed": r.gas_used} for r in receipts]
+
+
+def transaction_rows(receipts: Sequence[Receipt]) -> list[tuple[str, Any]]:
+    """Return table rows for each deployment transaction."""
+    return [(f"tx {i + 1}", f"0x{r.tx_hash.hex()} block {r.block_number} gas {r.gas_used:,}")
+            for i, r in enumerate(receipts)]  # fmt: skip
 
 
 @click.command("deploy")
@@ -40,9 +52,7 @@ def kms_deploy(with_app_impl: bool, app_implementation: str | None, owner: str |
         "kmsImplementation": stack.kms_implementation,
         "appImplementation": stack.app_implementation,
         "owner": stack.owner,
-        "transactions": [
-            {"txHash": r.tx_hash, "blockNumber": r.block_number, "gasUsed": r.gas_used} for r in stack.receipts
-        ],
+        "transactions": transactions_json(stack.receipts),
     }
 
     def human(console: Console) -> None:
@@ -56,8 +66,7 @@ def kms_deploy(with_app_impl: bool, app_implementation: str | None, owner: str |
             ),
             ("owner", stack.owner),
         ]
-        rows += [(f"tx {i + 1}", f"{r.tx_hash.hex()} block {r.block_number} gas {r.gas_used:,}")
-                 for i, r in enumerate(stack.receipts)]  # fmt: skip
+        rows += transaction_rows(stack.receipts)
         console.print(key_value_table(rows))
 
     emit(session.json_output, payload, human)
@@ -106,17 +115,14 @@ def app_deploy(
         "implementation": app.implementation,
         "owner": settings.owner,
         "registered": app.registered,
-        "transactions": [
-            {"txHash": r.tx_hash, "blockNumber": r.block_number, "gasUsed": r.gas_used} for r in app.receipts
-        ],
+        "transactions": transactions_json(app.receipts),
     }
 
     def human(console: Console) -> None:
         console.print("[green]✓[/] DstackApp deployed" + (" and registered" if app.registered else ""))
         rows: list[tuple[str, Any]] = [("App ID", app.app_id), ("implementation", app.implementation),
                                        ("owner", settings.owner)]  # fmt: skip
-        rows += [(f"tx {i + 1}", f"{r.tx_hash.hex()} block {r.block_number} gas {r.gas_used:,}")
-                 for i, r in enumerate(app.receipts)]  # fmt: skip
+        rows += transaction_rows(app.receipts)
         console.print(key_value_table(rows))
 
     emit(session.json_output, payload, human)
