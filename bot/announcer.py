@@ -8,6 +8,7 @@ concurrently, a few at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -15,7 +16,14 @@ from collections.abc import Awaitable, Callable
 
 from bot.core import Core
 from bot.outbox import Edit, Outbox
-from bot.render import RenderOptions, announcement_keyboard, announcement_text, outcome_text
+from bot.render import (
+    CANCELLABLE,
+    RenderOptions,
+    announcement_keyboard,
+    announcement_text,
+    confirm_cancel_keyboard,
+    outcome_text,
+)
 from bot.settings import BotSettings
 from bot.snapshot import Snapshot, load_snapshot
 from bot.store import BotStore
@@ -25,6 +33,8 @@ from proposals.models import OPEN_STATES, Proposal, ProposalState
 log = logging.getLogger(__name__)
 # Called after every pass with the fresh snapshot (the scheduler keeps reminders/expiry in line).
 AfterSync = Callable[[Snapshot], Awaitable[None]]
+# How long the "Yes, cancel / No" buttons stay up after Cancel was pressed.
+CONFIRM_WINDOW = 120.0
 
 
 def digest(text: str, keyboard: object) -> str:
@@ -75,6 +85,7 @@ class Announcer:
         self._slots = asyncio.Semaphore(concurrency)
         self._dirty: set[int] = set()
         self._workers: dict[int, asyncio.Task[None]] = {}
+        self._confirming: dict[int, float] = {}
         self._closing = False
 
     def request(self, proposal_id: int) -> None:
@@ -84,6 +95,29 @@ class Announcer:
         self._dirty.add(proposal_id)
         if proposal_id not in self._workers:
             self._workers[proposal_id] = asyncio.create_task(self._work(proposal_id), name=f"announce-{proposal_id}")
+
+    async def refresh(self, proposal_id: int, *, patience: float = 5.0) -> None:
+        """Bring the message up to date, waiting for it a little (a button press must be answered soon)."""
+        self.request(proposal_id)
+        worker = self._workers.get(proposal_id)
+        if worker is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(worker), patience)
+
+    def ask_cancel_confirmation(self, proposal_id: int) -> None:
+        """Show "Yes, cancel / No" instead of the buttons for a while (every edit keeps them)."""
+        self._confirming[proposal_id] = asyncio.get_running_loop().time() + CONFIRM_WINDOW
+
+    def end_cancel_confirmation(self, proposal_id: int) -> None:
+        """Go back to the normal buttons."""
+        self._confirming.pop(proposal_id, None)
+
+    def _is_confirming(self, proposal_id: int) -> bool:
+        until = self._confirming.get(proposal_id)
+        if until is not None and until < asyncio.get_running_loop().time():
+            self._confirming.pop(proposal_id, None)
+            return False
+        return until is not None
 
     async def drain(self, grace: float = 30.0) -> None:
         """Finish pending passes (at shutdown, within `grace` seconds); later requests are ignored."""
@@ -129,6 +163,8 @@ class Announcer:
         options = render_options(self.settings, proposal.safe)
         text = announcement_text(snapshot, options)
         keyboard = announcement_keyboard(snapshot.view, options)
+        if proposal.state in CANCELLABLE and self._is_confirming(proposal_id):
+            keyboard = confirm_cancel_keyboard(proposal_id)
         fingerprint = digest(text, keyboard.to_dict())
         row = await self.core.run(self.bot_store.announcement, proposal_id)
         if row is None:

@@ -134,18 +134,6 @@ class Outbox:
             raise
         return Edit.EDITED
 
-    async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: InlineKeyboardMarkup | None) -> None:
-        """Replace only the buttons of a message (unchanged is fine)."""
-        try:
-            await self.call(
-                "editMessageReplyMarkup",
-                lambda: self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id,
-                                                           reply_markup=keyboard),
-            )  # fmt: skip
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                raise
-
     async def document(
         self, chat_id: int, filename: str, data: bytes, *, caption: str | None = None, reply_to: int | None = None
     ) -> Message:

@@ -11,15 +11,24 @@ from bot.handlers.common import actor_of, require_canceller
 from bot.handlers.proposing import cancel
 from bot.handlers.signing import send_typed_data
 from bot.markup import plain
-from bot.render import confirm_cancel_keyboard, details_text
+from bot.render import details_text
 from bot.snapshot import load_snapshot
+from proposals.errors import NotFound
 
 STALE = "This button is out of date; use the proposal's latest message or /status."
 
 
 async def _is_current_message(context: GovContext, button: Button, chat_id: int, message_id: int) -> bool:
-    row = await context.gov.core.run(context.gov.bot_store.announcement, button.proposal_id)
-    return row is not None and (row.chat_id, row.message_id) == (chat_id, message_id)
+    gov = context.gov
+    row = await gov.core.run(gov.bot_store.announcement, button.proposal_id)
+    if row is not None:
+        return (row.chat_id, row.message_id) == (chat_id, message_id)
+    # No row yet: the announcement was just sent and is being recorded; the press is for it.
+    try:
+        await gov.core.run(gov.service.get, button.proposal_id)
+    except NotFound:
+        return False
+    return True
 
 
 async def on_button(update: Update, context: GovContext) -> None:
@@ -45,16 +54,17 @@ async def on_button(update: Update, context: GovContext) -> None:
     elif button.verb is Verb.CANCEL:
         proposal = await gov.core.run(gov.service.get, pid)
         require_canceller(context, actor_of(update), proposal)
-        # The message no longer shows what the announcer last sent: forget its fingerprint.
-        await gov.core.run(gov.bot_store.update_announcement, pid, digest="")
-        await gov.outbox.edit_keyboard(chat_id, message_id, confirm_cancel_keyboard(pid))
+        gov.announcer.ask_cancel_confirmation(pid)
+        await gov.announcer.refresh(pid)
         await gov.outbox.answer(query, f"Cancel #{pid}? Confirm on the message.")
     elif button.verb is Verb.CANCEL_CONFIRMED:
         result = await cancel(context, actor_of(update), pid)
-        gov.announcer.request(pid)
+        gov.announcer.end_cancel_confirmation(pid)
+        await gov.announcer.refresh(pid)
         await gov.outbox.answer(query, plain(result), alert=True)
     else:  # Verb.KEEP
-        gov.announcer.request(pid)
+        gov.announcer.end_cancel_confirmation(pid)
+        await gov.announcer.refresh(pid)
         await gov.outbox.answer(query, "Kept.")
 
 
