@@ -193,16 +193,17 @@ def changed_since_last_pass(service: GovernanceService) -> set[int]:
     return {e.proposal_id for e in entries if e.proposal_id is not None and e.event not in OWN_EVENTS}
 
 
-def unannounced_open(service: GovernanceService, bot_store: BotStore) -> set[int]:
-    """Return open proposals that have no message yet (filed while the bot was away)."""
-    open_ids = [p.id for p in service.list_proposals(sorted(OPEN_STATES), limit=10_000)]
+def unannounced_open(service: GovernanceService, bot_store: BotStore, settings: BotSettings) -> set[int]:
+    """Return open proposals of Safes with a chat that have no message yet (filed while the bot was away)."""
+    proposals = service.list_proposals(sorted(OPEN_STATES), limit=10_000)
+    open_ids = [p.id for p in proposals if settings.chat_for(p.safe) is not None]
     return set(open_ids) - bot_store.announced_ids(open_ids)
 
 
 async def catch_up(host: JobHost) -> None:
     """Refresh messages of proposals changed elsewhere, and announce the ones never announced."""
     changed = await host.core.run(changed_since_last_pass, host.core.service)
-    missing = await host.core.run(unannounced_open, host.core.service, host.bot_store)
+    missing = await host.core.run(unannounced_open, host.core.service, host.bot_store, host.settings)
     for proposal_id in sorted(changed | missing):
         host.announcer.request(proposal_id)
 

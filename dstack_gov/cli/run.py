@@ -72,11 +72,14 @@ def run(
     token_env: str | None,
 ) -> None:
     """Run the Telegram bot, the scheduler and the HTTP API; SIGTERM stops it gracefully."""
+    from telegram.error import BadRequest, InvalidToken, NetworkError
+
     from bot import BotRuntime, run_until_signalled
     from dstack_gov.api import create_api, listen
     from dstack_gov.cli.serve import api_token
     from dstack_gov.wiring import Overrides, build_service
     from proposals.catalogue import parse_address
+    from proposals.errors import Unavailable
 
     config = load_config(resolve_config_path(config_path))
     settings = bot_settings(config, os.environ)
@@ -114,6 +117,12 @@ def run(
                    err=True)  # fmt: skip
     try:
         asyncio.run(run_until_signalled(runtime))
+    except InvalidToken:
+        raise ConfigError(f"Telegram refused the bot token (telegram.token or ${config.telegram.token_env})") from None
+    except BadRequest as exc:  # e.g. setWebhook with a URL Telegram will not use
+        raise ConfigError(f"Telegram refused the bot's setup: {exc.message}") from None
+    except NetworkError:
+        raise Unavailable(f"the Telegram Bot API at {redact_url(settings.base_url)} is unreachable") from None
     finally:
         if sock is not None:
             sock.close()

@@ -16,38 +16,16 @@ from bot.webhook import SECRET_HEADER, webhook_secret
 from dstack_gov.api import create_api, listen
 from proposals.catalogue import get_action
 from proposals.planning import ChangeRequest, RequestedAction
-from tests.helpers.bot import CHAT, OWNER_1, PROPOSER, announcement, propose_image, replies_to, settings_for
-from tests.helpers.fake_telegram import FakeTelegram
-from tests.helpers.governance import Governance
+from tests.helpers.bot import CHAT, OWNER_1, announcement, propose_image, replies_to, settings_for, write_run_config
+from tests.helpers.cli import run_cli
 
 DSTACK_GOV = Path(sys.executable).parent / "dstack-gov"
-
-
-def write_config(gov: Governance, anvil_url: str, telegram: FakeTelegram, directory: Path) -> Path:
-    """Write a deployment's config: the Safe and its chat, the fake Bot API, roles, fast polling."""
-    assert gov.executor_account is not None
-    key_file = directory / "executor.key"
-    key_file.write_text("0x" + gov.executor_account.key.hex())
-    config = directory / "dstack-gov.toml"
-    config.write_text(
-        f'[chain]\nrpc_url = "{anvil_url}"\nchain_id = 1337\n\n'
-        f'[contracts]\nkms = "{gov.kms_address}"\n\n'
-        f'[safe_infra]\nmulti_send_call_only = "{gov.infra.multi_send_call_only}"\n'
-        f'simulate_tx_accessor = "{gov.infra.simulate_tx_accessor}"\n\n'
-        f'[[safes]]\naddress = "{gov.safe}"\nname = "ops"\ntelegram_chat_id = {CHAT}\n\n'
-        f'[executor]\nfile = "{key_file}"\n\n'
-        f'[database]\nurl = "{gov.db_url}"\n\n'
-        f'[telegram]\napi_base_url = "{telegram.base_url}"\nproposers = [{PROPOSER.id}]\n\n'
-        "[schedule]\npoll_interval = 0.5\n\n"
-        '[api]\nhost = "127.0.0.1"\nport = 0\n'
-    )
-    return config
 
 
 async def test_run_serves_bot_and_api_and_stops_on_sigterm_without_logging_the_token(anvil, gov, telegram, tmp_path):
     action = RequestedAction(get_action("kms-add-image"), {"osImageHash": "0x" + "ab" * 32})
     proposal = gov.svc.propose(ChangeRequest("Filed from the CLI", (action,)), proposer="cli:ops")
-    config = write_config(gov, anvil.url, telegram, tmp_path)
+    config = write_run_config(gov, anvil.url, telegram, tmp_path)
     log = tmp_path / "run.log"
     env = {**os.environ, "DSTACK_GOV_TELEGRAM_TOKEN": telegram.token}
     with log.open("w") as stderr:
@@ -106,3 +84,21 @@ async def test_webhook_mode_serves_updates_next_to_the_api(gov, telegram):
             assert telegram.calls("getUpdates") == []
     finally:
         sock.close()
+
+
+def test_run_explains_configuration_problems(anvil, gov, telegram, tmp_path, capsys, monkeypatch):
+    config = write_run_config(gov, anvil.url, telegram, tmp_path)
+    monkeypatch.delenv("DSTACK_GOV_TELEGRAM_TOKEN", raising=False)
+    missing = run_cli(capsys, "run", "--config", str(config))
+    assert missing.code == 2 and "no Telegram bot token" in missing.error_line
+    monkeypatch.setenv("DSTACK_GOV_TELEGRAM_TOKEN", "999:not-the-token")
+    refused = run_cli(capsys, "run", "--config", str(config), "--no-api")
+    assert refused.code == 2 and refused.err.splitlines()[-1].startswith("error: Telegram refused the bot token")
+    assert "not-the-token" not in refused.err
+    config.write_text(config.read_text().replace(f"telegram_chat_id = {CHAT}\n", ""))
+    no_chat = run_cli(capsys, "run", "--config", str(config))
+    assert no_chat.code == 2 and "no signers' chat" in no_chat.error_line
+    webhook = tmp_path / "webhook.toml"
+    webhook.write_text(write_run_config(gov, anvil.url, telegram, tmp_path).read_text())
+    no_url = run_cli(capsys, "run", "--config", str(webhook), "--webhook")
+    assert no_url.code == 2 and "--webhook needs telegram.webhook_url" in no_url.error_line

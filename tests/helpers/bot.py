@@ -125,3 +125,26 @@ async def propose_image(runtime: BotRuntime, n: int, *, by: FakeUser = PROPOSER,
 def warnings_to(telegram: FakeTelegram, message_id: int) -> list[str]:
     """Return the texts of the bot's error replies (⚠️) to a message."""
     return [m.text for m in replies_to(telegram, message_id) if m.text.startswith("⚠️")]
+
+
+def write_run_config(
+    gov: Governance, anvil_url: str, telegram: FakeTelegram, directory: Path, *, poll_interval: float = 0.5
+) -> Path:
+    """Write a deployment's config for `dstack-gov run`: the Safe and its chat, the fake Bot API, roles."""
+    assert gov.executor_account is not None
+    key_file = directory / "executor.key"
+    key_file.write_text("0x" + gov.executor_account.key.hex())
+    config = directory / "dstack-gov.toml"
+    config.write_text(
+        f'[chain]\nrpc_url = "{anvil_url}"\nchain_id = 1337\n\n'
+        f'[contracts]\nkms = "{gov.kms_address}"\n\n'
+        f'[safe_infra]\nmulti_send_call_only = "{gov.infra.multi_send_call_only}"\n'
+        f'simulate_tx_accessor = "{gov.infra.simulate_tx_accessor}"\n\n'
+        f'[[safes]]\naddress = "{gov.safe}"\nname = "ops"\ntelegram_chat_id = {CHAT}\n\n'
+        f'[executor]\nfile = "{key_file}"\n\n'
+        f'[database]\nurl = "{gov.db_url}"\n\n'
+        f'[telegram]\napi_base_url = "{telegram.base_url}"\nproposers = [{PROPOSER.id}]\n\n'
+        f"[schedule]\npoll_interval = {poll_interval}\n\n"
+        '[api]\nhost = "127.0.0.1"\nport = 0\n'
+    )
+    return config

@@ -16,145 +16,32 @@ retry_after, 500, ...) can be queued per method.
 from __future__ import annotations
 
 import asyncio
-import email.parser
-import email.policy
-import html
 import itertools
 import json
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
+
+from tests.helpers.fake_telegram_model import (
+    NOT_MODIFIED,
+    ApiError,
+    Call,
+    ChatMessage,
+    FakeUser,
+    Fault,
+    check_html,
+    length,
+    parse_body,
+)
+
+__all__ = ["DEFAULT_TOKEN", "ApiError", "Call", "ChatMessage", "FakeTelegram", "FakeUser", "check_html"]
 
 T = TypeVar("T")
 DEFAULT_TOKEN = "123456:FAKE-token-for-tests_abcdefghijklmnop"
 BOT_ID = 123456
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
-                "span", "blockquote", "tg-emoji"}  # fmt: skip
-NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same "
-    "as a current content and reply markup of the message"
-)
-_ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z-]*)((?:\s+[^<>]*)?)>")
-
-
-class ApiError(Exception):
-    """An error answer of the Bot API."""
-
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class FakeUser:
-    """A chat member."""
-
-    id: int
-    first_name: str
-    username: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        if self.username:
-            data["username"] = self.username
-        return data
-
-
-@dataclass
-class Call:
-    """One request the bot made."""
-
-    method: str
-    params: dict[str, Any]
-    files: dict[str, tuple[str, bytes]]
-    status: int
-    at: float
-
-
-@dataclass
-class ChatMessage:
-    """A message in a chat, as it currently looks."""
-
-    chat_id: int
-    message_id: int
-    text: str  # the HTML source the bot sent (or the user's text)
-    from_bot: bool
-    reply_markup: dict[str, Any] | None = None
-    reply_to: int | None = None
-    document: tuple[str, bytes] | None = None
-    caption: str | None = None
-    history: list[tuple[float, str]] = field(default_factory=list)  # (when, text) of every version
-
-    @property
-    def buttons(self) -> list[dict[str, Any]]:
-        """Return the inline buttons, row by row flattened."""
-        rows = (self.reply_markup or {}).get("inline_keyboard", [])
-        return [button for row in rows for button in row]
-
-    def button_data(self, label_part: str) -> str:
-        """Return the callback data of the button whose label contains `label_part`."""
-        for button in self.buttons:
-            if label_part.lower() in button["text"].lower() and "callback_data" in button:
-                return str(button["callback_data"])
-        raise AssertionError(f"no button {label_part!r} on message {self.message_id}: {self.buttons}")
-
-
-@dataclass
-class Fault:
-    """An error to answer `method` with, `times` times."""
-
-    method: str
-    status: int
-    description: str
-    retry_after: int | None
-    times: int
-
-
-def check_html(text: str) -> str:
-    """Return the visible text of Telegram HTML, or raise ApiError as Telegram would."""
-    stack: list[str] = []
-    position = 0
-    visible = []
-    for match in re.finditer(r"[<&]", text):
-        start = match.start()
-        if start < position:
-            continue
-        visible.append(text[position:start])
-        if text[start] == "&":
-            entity = _ENTITY.match(text, start)
-            if entity is None:
-                raise ApiError(400, f"Bad Request: can't parse entities: unsupported entity at byte offset {start}")
-            visible.append(html.unescape(entity.group(0)))
-            position = entity.end()
-            continue
-        tag = _TAG.match(text, start)
-        if tag is None:
-            raise ApiError(400, f"Bad Request: can't parse entities: unexpected '<' at byte offset {start}")
-        closing, name = tag.group(1) == "/", tag.group(2).lower()
-        if name not in ALLOWED_TAGS:
-            raise ApiError(400, f'Bad Request: can\'t parse entities: unsupported start tag "{name}"')
-        if closing:
-            if not stack or stack.pop() != name:
-                raise ApiError(400, f'Bad Request: can\'t parse entities: unmatched end tag "{name}"')
-        else:
-            stack.append(name)
-        position = tag.end()
-    visible.append(text[position:])
-    if stack:
-        raise ApiError(400, f"Bad Request: can't parse entities: can't find end tag corresponding to \"{stack[-1]}\"")
-    return "".join(visible)
-
-
-def _length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 class FakeTelegram:
@@ -249,7 +136,7 @@ class FakeTelegram:
                                    "from": user.as_dict(), "text": text}  # fmt: skip
         if text.startswith("/"):
             command = text.split()[0] if text.split() else text
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": _length(command)}]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length(command)}]
         with self._lock:
             self._messages[(chat_id, message_id)] = ChatMessage(chat_id, message_id, text, False)
         return {"update_id": 10**6 + message_id, "message": message}
@@ -355,7 +242,7 @@ class FakeTelegram:
             status, raw = (200, stored[1]) if stored else (404, b"not found")
         elif path.startswith(f"/bot{self.token}/"):
             method = path.rsplit("/", 1)[-1]
-            status, payload = self._dispatch(method, *self._parse(request.headers.get("Content-Type", ""), body))
+            status, payload = self._dispatch(method, *parse_body(request.headers.get("Content-Type", ""), body))
         else:
             status, payload = 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         data = raw if raw is not None else json.dumps(payload).encode()
@@ -367,26 +254,6 @@ class FakeTelegram:
             request.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a cancelled long poll)
             pass
-
-    @staticmethod
-    def _parse(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
-        if content_type.startswith("multipart/form-data"):
-            parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-                b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-            )
-            params: dict[str, Any] = {}
-            files: dict[str, tuple[str, bytes]] = {}
-            for part in parsed.iter_parts():
-                name = str(part.get_param("name", header="content-disposition"))
-                content = part.get_payload(decode=True) or b""
-                if part.get_filename():
-                    files[name] = (str(part.get_filename()), bytes(content))
-                else:
-                    params[name] = bytes(content).decode()
-            return params, files
-        if content_type.startswith("application/json") and body:
-            return dict(json.loads(body)), {}
-        return {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}, {}
 
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:
@@ -454,7 +321,7 @@ class FakeTelegram:
         visible = check_html(text) if params.get("parse_mode") == "HTML" else text
         if key == "text" and not visible.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if _length(visible) > limit:
+        if length(visible) > limit:
             raise ApiError(400, "Bad Request: message is too long" if key == "text"
                            else "Bad Request: message caption is too long")  # fmt: skip
         return text
