@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.store import BotStore, Link
 from proposals.service import GovernanceService
@@ -29,7 +28,6 @@ class Snapshot:
     changes: tuple[Change, ...]
     plan_warnings: tuple[str, ...]
     links: Mapping[str, Link]  # lowercase owner address -> link
-    now: datetime
 
 
 def _planned(service: GovernanceService, proposal_id: int) -> tuple[tuple[Change, ...], tuple[str, ...]]:
@@ -51,4 +49,4 @@ def load_snapshot(service: GovernanceService, bot_store: BotStore, proposal_id: 
     """Read the proposal, its live signature validity and the owner links (blocks: call off the loop)."""
     view = service.view(proposal_id)
     changes, warnings = _planned(service, proposal_id)
-    return Snapshot(view, changes, warnings, bot_store.links(), service.clock())
+    return Snapshot(view, changes, warnings, bot_store.links())

@@ -89,11 +89,12 @@ def policy_text(kms: KmsPolicy | None, apps: Sequence[AppPolicy]) -> str:
 
 def challenge_text(owner: str, challenge: str, minutes: int) -> str:
     """Return the instructions for linking an owner address."""
+    example = f"cast wallet sign '{challenge}'"
     return "\n".join(
         [
             f"To link {code(owner)}, sign this text with that key (personal_sign), within {minutes} minutes:",
             f"<pre>{esc(challenge)}</pre>",
-            f"For example: {code(f'cast wallet sign {chr(39)}{challenge}{chr(39)}')}",
+            f"For example: {code(example)}",
             f"Then send {code(f'/link {owner} 0x<signature>')}",
         ]
     )

@@ -8,7 +8,7 @@ from bot.actors import TelegramActor
 from bot.commands import ProposalArgs, parse_args
 from bot.context import GovContext
 from bot.grammar import parse_propose
-from bot.handlers.common import actor_of, reply, require_canceller, require_proposer
+from bot.handlers.common import actor_of, chat_id_of, reply, require_canceller, require_proposer
 from bot.markup import esc
 from proposals.errors import InvalidInput
 from proposals.planning import ChangeRequest
@@ -21,7 +21,7 @@ PROPOSAL_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 async def _file(update: Update, context: GovContext, actor: TelegramActor, request: ChangeRequest) -> None:
     gov = context.gov
     proposal = await gov.core.write(gov.service.propose, request, proposer=str(actor))
-    where = "below" if gov.settings.chat_for(proposal.safe) == update.effective_chat.id else "in the Safe's chat"  # type: ignore[union-attr]
+    where = "below" if gov.settings.chat_for(proposal.safe) == chat_id_of(update) else "in the Safe's chat"
     await reply(update, context, f"Filed as proposal #{proposal.id} (nonce {proposal.nonce}); announced {where}.")
 
 

@@ -57,7 +57,7 @@ def snapshot(
     stored = [StoredSignature(i, 7, owner, SignatureKind.EIP712, b"\x00" * 65, "test", NOW)
               for i, owner in enumerate(signed)]  # fmt: skip
     view = build_view(proposal, stored, safe_state, Known(KMS, (MULTI_SEND,)))
-    return Snapshot(view, (), (), links or {}, NOW)
+    return Snapshot(view, (), (), links or {})
 
 
 # -- callbacks ------------------------------------------------------------------------------------
@@ -101,6 +101,12 @@ def test_roles_and_actors():
     assert roles.is_admin(2) and not roles.is_admin(1)
     actor = TelegramActor(42, "Ann: the admin")
     assert parse_actor(str(actor)) == actor and parse_actor("cli:someone") is None and actor.source == "telegram:42"
+
+
+def test_public_api():
+    import bot
+
+    assert sorted(bot.__all__) == ["BotRuntime", "BotSettings", "Roles", "build_application", "run_until_signalled"]
 
 
 def test_settings_hide_the_token_and_derive_the_file_url():
