@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 AfterSync = Callable[[Snapshot], Awaitable[None]]
 # How long the "Yes, cancel / No" buttons stay up after Cancel was pressed.
 CONFIRM_WINDOW = 120.0
+MAX_RETRY_DELAY = 600.0
 
 
 def digest(text: str, keyboard: object) -> str:
@@ -86,6 +87,7 @@ class Announcer:
         self._dirty: set[int] = set()
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._confirming: dict[int, float] = {}
+        self._failures: dict[int, int] = {}
         self._closing = False
 
     def request(self, proposal_id: int) -> None:
@@ -141,8 +143,13 @@ class Announcer:
                 self._dirty.discard(proposal_id)
                 async with self._slots:
                     ok = await self._sync_safely(proposal_id)
-                if not ok and not self._closing:
-                    asyncio.get_running_loop().call_later(self.retry_delay, self.request, proposal_id)
+                if ok:
+                    self._failures.pop(proposal_id, None)
+                elif not self._closing:
+                    # Telegram down, or the bot removed from the chat: try again, less and less often.
+                    failures = self._failures[proposal_id] = self._failures.get(proposal_id, 0) + 1
+                    delay = min(MAX_RETRY_DELAY, self.retry_delay * 2 ** (failures - 1))
+                    asyncio.get_running_loop().call_later(delay, self.request, proposal_id)
         finally:
             self._workers.pop(proposal_id, None)
 

@@ -57,6 +57,8 @@ class JobHost:
     settings: BotSettings
     scheduler: BaseScheduler
     running: set[asyncio.Task[object]] = field(default_factory=set)
+    # Names of the jobs running now: a job still running when it is due again skips that turn.
+    active: set[str] = field(default_factory=set)
 
     async def wait_idle(self, grace: float) -> None:
         """Wait up to `grace` seconds for running jobs to finish (at shutdown)."""
@@ -88,13 +90,19 @@ async def _job(name: str) -> AsyncIterator[JobHost | None]:
         log.warning("job %s ran with no bot installed; skipped", name)
         yield None
         return
+    if name in host.active:
+        log.debug("job %s is still running; this turn is skipped", name)
+        yield None
+        return
     host.running.add(task)
+    host.active.add(name)
     try:
         yield host
     except Exception:  # one job's failure is logged; the schedule goes on
         log.exception("job %s failed", name)
     finally:
         host.running.discard(task)
+        host.active.discard(name)
 
 
 # -- the jobs (module-level: the job store keeps references to them) --------------------------

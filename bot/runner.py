@@ -57,8 +57,9 @@ def make_scheduler(db_url: str) -> AsyncIOScheduler:
     return AsyncIOScheduler(
         jobstores={"default": store},
         executors={"default": AsyncIOExecutor()},
-        # After downtime a missed run happens once, late rather than never.
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        # After downtime a missed run happens once, late rather than never. Jobs guard themselves
+        # against overlapping passes, so a slow pass does not make the scheduler warn at every tick.
+        job_defaults={"coalesce": True, "max_instances": 3, "misfire_grace_time": None},
         timezone=UTC,
     )
 
