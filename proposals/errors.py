@@ -116,6 +116,17 @@ def humanize_revert(reason: str) -> str:
     return reason
 
 
+def rpc_error_message(exc: Web3RPCError) -> str:
+    """Return the node's own error text (not web3's dict dump), one line, bounded."""
+    response = getattr(exc, "rpc_response", None)
+    error = response.get("error") if isinstance(response, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        text = error["message"]
+    else:
+        text = str(getattr(exc, "message", None) or exc)
+    return (text.splitlines() or ["unknown RPC error"])[0][:200]
+
+
 @contextmanager
 def translate_chain_errors(action: str = "chain request") -> Iterator[None]:
     """Translate web3 / RPC / revert errors raised inside the block into the tree above."""
@@ -132,7 +143,6 @@ def translate_chain_errors(action: str = "chain request") -> Iterator[None]:
     except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as exc:
         raise Unavailable(f"{action}: the RPC node is unreachable") from exc
     except Web3RPCError as exc:
-        message = str(getattr(exc, "message", None) or exc).splitlines()[0][:200]
-        raise ChainError(f"{action} failed: {message}") from exc
+        raise ChainError(f"{action} failed: {rpc_error_message(exc)}") from exc
     except Web3Exception as exc:
         raise Unavailable(f"{action}: unexpected answer from the RPC node ({type(exc).__name__})") from exc
