@@ -15,6 +15,8 @@ from tests.helpers.calls import (
     ZERO32,
     ZERO_ADDRESS,
     Emitted,
+    Whitelist,
+    assert_whitelist_round_trip,
     calldata,
     emitted,
     policy_changed,
@@ -75,20 +77,8 @@ WHITELISTS = [
 def test_whitelist_add_and_remove_emit_events(
     kms_setup: KmsFixture, item: str, arg: str, getter: str, policy: str
 ) -> None:
-    app, owner, value = kms_setup.new_app(), kms_setup.sender(), h(item)
-    added = send(owner, app, f"add{item}", value)
-    assert emitted(kms_setup.w3, added) == [
-        Emitted(app.address, f"{item}Added", {arg: value}),
-        policy_changed(app.address, owner.address, policy, value, True),
-    ]
-    assert app.functions[getter](value).call() is True
-    assert app.functions[getter](h("other")).call() is False
-    removed = send(owner, app, f"remove{item}", value)
-    assert emitted(kms_setup.w3, removed) == [
-        Emitted(app.address, f"{item}Removed", {arg: value}),
-        policy_changed(app.address, owner.address, policy, value, False),
-    ]
-    assert app.functions[getter](value).call() is False
+    app, spec = kms_setup.new_app(), Whitelist(item, arg, getter, policy)
+    assert_whitelist_round_trip(kms_setup.w3, kms_setup.sender(), app, spec, h(item), h("other"))
 
 
 FLAGS = [

@@ -13,7 +13,9 @@ from tests.helpers.calls import (
     IMPLEMENTATION_SLOT,
     ZERO_ADDRESS,
     Emitted,
+    Whitelist,
     address_value,
+    assert_whitelist_round_trip,
     calldata,
     emitted,
     policy_changed,
@@ -83,20 +85,8 @@ WHITELISTS = [
 def test_whitelist_add_and_remove_emit_events(
     kms_setup: KmsFixture, item: str, arg: str, getter: str, policy: str
 ) -> None:
-    kms, owner, value = kms_setup.kms, kms_setup.sender(), h(item)
-    added = send(owner, kms, f"add{item}", value)
-    assert emitted(kms_setup.w3, added) == [
-        Emitted(kms.address, f"{item}Added", {arg: value}),
-        policy_changed(kms.address, owner.address, policy, value, True),
-    ]
-    assert kms.functions[getter](value).call() is True
-    assert kms.functions[getter](h("other")).call() is False
-    removed = send(owner, kms, f"remove{item}", value)
-    assert emitted(kms_setup.w3, removed) == [
-        Emitted(kms.address, f"{item}Removed", {arg: value}),
-        policy_changed(kms.address, owner.address, policy, value, False),
-    ]
-    assert kms.functions[getter](value).call() is False
+    assert_whitelist_round_trip(kms_setup.w3, kms_setup.sender(), kms_setup.kms, Whitelist(item, arg, getter, policy),
+                                h(item), h("other"))  # fmt: skip
 
 
 def test_set_gateway_app_id(kms_setup: KmsFixture) -> None:

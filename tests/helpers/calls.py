@@ -117,3 +117,25 @@ def emitted(w3: Web3, logs: Receipt | Iterable[Mapping[str, Any]], only: Sequenc
 def storage_address(w3: Web3, contract: ChecksumAddress, slot: int) -> ChecksumAddress:
     """Read an address stored in `slot` of `contract`."""
     return Web3.to_checksum_address(bytes(w3.eth.get_storage_at(contract, slot))[-20:])
+
+
+class Whitelist(NamedTuple):
+    """One whitelist of a contract: `add<item>`/`remove<item>`, the event argument, the getter and the policy."""
+
+    item: str
+    arg: str
+    getter: str
+    policy: str
+
+
+def assert_whitelist_round_trip(w3: Web3, owner: TransactionSender, contract: Contract, spec: Whitelist,
+                                value: bytes, other: bytes) -> None:  # fmt: skip
+    """Add then remove `value`: each emits its event and PolicyChanged, and the getter follows."""
+    for verb, enabled in (("Added", True), ("Removed", False)):
+        receipt = send(owner, contract, ("add" if enabled else "remove") + spec.item, value)
+        assert emitted(w3, receipt) == [
+            Emitted(contract.address, f"{spec.item}{verb}", {spec.arg: value}),
+            policy_changed(contract.address, owner.address, spec.policy, value, enabled),
+        ]
+        assert contract.functions[spec.getter](value).call() is enabled
+        assert contract.functions[spec.getter](other).call() is False
