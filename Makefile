@@ -46,6 +46,8 @@ bench: setup
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/store.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/latency.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/authapi/run.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/bot_latency.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/bot_rss.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
