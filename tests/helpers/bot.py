@@ -20,6 +20,7 @@ from proposals.catalogue import get_action
 from proposals.models import Proposal
 from proposals.planning import ChangeRequest, RequestedAction
 from proposals.service import GovernanceService
+from tests.helpers.config_file import write_config
 from tests.helpers.fake_telegram import ChatMessage, FakeTelegram, FakeUser
 from tests.helpers.governance import Governance
 
@@ -131,20 +132,10 @@ def write_run_config(
     gov: Governance, anvil_url: str, telegram: FakeTelegram, directory: Path, *, poll_interval: float = 0.5
 ) -> Path:
     """Write a deployment's config for `dstack-gov run`: the Safe and its chat, the fake Bot API, roles."""
-    assert gov.executor_account is not None
-    key_file = directory / "executor.key"
-    key_file.write_text("0x" + gov.executor_account.key.hex())
-    config = directory / "dstack-gov.toml"
-    config.write_text(
-        f'[chain]\nrpc_url = "{anvil_url}"\nchain_id = 1337\n\n'
-        f'[contracts]\nkms = "{gov.kms_address}"\n\n'
-        f'[safe_infra]\nmulti_send_call_only = "{gov.infra.multi_send_call_only}"\n'
-        f'simulate_tx_accessor = "{gov.infra.simulate_tx_accessor}"\n\n'
-        f'[[safes]]\naddress = "{gov.safe}"\nname = "ops"\ntelegram_chat_id = {CHAT}\n\n'
-        f'[executor]\nfile = "{key_file}"\n\n'
-        f'[database]\nurl = "{gov.db_url}"\n\n'
-        f'[telegram]\napi_base_url = "{telegram.base_url}"\nproposers = [{PROPOSER.id}]\n\n'
-        f"[schedule]\npoll_interval = {poll_interval}\n\n"
-        '[api]\nhost = "127.0.0.1"\nport = 0\n'
-    )
-    return config
+    return write_config(
+        gov, anvil_url, directory,
+        safe_extra=f'name = "ops"\ntelegram_chat_id = {CHAT}\n',
+        extra=(f'[telegram]\napi_base_url = "{telegram.base_url}"\nproposers = [{PROPOSER.id}]\n\n'
+               f"[schedule]\npoll_interval = {poll_interval}\n\n"
+               '[api]\nhost = "127.0.0.1"\nport = 0\n'),
+    )  # fmt: skip

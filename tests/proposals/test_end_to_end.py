@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from tests.helpers.cli import run_cli
-from tests.helpers.governance import Governance
+from tests.helpers.config_file import write_config
 
 IMAGE = "0x" + "a1" * 32
 HASH = "0x" + "b2" * 32
 DEVICE = "0x" + "c3" * 32
-
-
-def write_config(gov: Governance, anvil_url: str, directory: Path) -> Path:
-    """Write the config a deployment of this governance would use (executor key in a file)."""
-    key_file = directory / "executor.key"
-    assert gov.executor_account is not None
-    key_file.write_text("0x" + gov.executor_account.key.hex())
-    config = directory / "dstack-gov.toml"
-    config.write_text(
-        f'[chain]\nrpc_url = "{anvil_url}"\nchain_id = 1337\n\n'
-        f'[contracts]\nkms = "{gov.kms_address}"\n\n'
-        f'[safe_infra]\nmulti_send_call_only = "{gov.infra.multi_send_call_only}"\n'
-        f'simulate_tx_accessor = "{gov.infra.simulate_tx_accessor}"\n\n'
-        f'[[safes]]\naddress = "{gov.safe}"\n\n'
-        f'[executor]\nfile = "{key_file}"\n\n'
-        f'[database]\nurl = "{gov.db_url}"\n'
-    )
-    return config
 
 
 def test_batch_signed_by_eip712_and_approve_hash_executes_and_allows_the_app(capsys, anvil, gov, tmp_path):
