@@ -40,6 +40,9 @@ class ChainSection(_Section):
     rpc_url: str = "http://127.0.0.1:8545"
     chain_id: int | None = None
     rpc_timeout: float = 10.0
+    # The block the KMS was deployed in: policy events are read from here on, in chunks nodes accept.
+    start_block: int = Field(default=0, ge=0)
+    log_chunk_blocks: int = Field(default=5_000, ge=1, le=100_000)
 
 
 class ContractsSection(_Section):

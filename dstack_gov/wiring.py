@@ -37,6 +37,8 @@ def service_settings(config: Config) -> ServiceSettings:
         multi_send=config.safe_infra.multi_send_call_only or CANONICAL_MULTI_SEND_CALL_ONLY,  # type: ignore[arg-type]
         simulate_accessor=config.safe_infra.simulate_tx_accessor or CANONICAL_SIMULATE_TX_ACCESSOR,  # type: ignore[arg-type]
         proposal_ttl=timedelta(seconds=config.schedule.proposal_ttl),
+        start_block=config.chain.start_block,
+        log_chunk_blocks=config.chain.log_chunk_blocks,
     )
 
 

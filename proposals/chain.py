@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
 from eth_typing import ChecksumAddress
+from eth_utils import event_signature_to_log_topic
+from hexbytes import HexBytes
 from safe_eth.eth import EthereumClient
 from safe_eth.eth.contracts import get_safe_V1_4_1_contract
 from web3 import Web3
@@ -16,6 +18,7 @@ from contracts import app_abi, kms_abi
 from proposals.catalogue.model import Group
 from proposals.errors import NotFound, Unavailable, translate_chain_errors
 
+UPGRADES_DISABLED_TOPIC = event_signature_to_log_topic("UpgradesDisabled()")
 # ERC-1967 implementation slot: keccak256("eip1967.proxy.implementation") - 1.
 IMPLEMENTATION_SLOT = int("360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc", 16)
 
@@ -46,12 +49,44 @@ def connect_client(rpc_url: str, *, expected_chain_id: int | None = None, timeou
     return client
 
 
+# Public RPC nodes cap eth_getLogs ranges (often at 10,000 blocks); stay well under.
+LOG_CHUNK_BLOCKS = 5_000
+
+
+def block_ranges(start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+    """Split [start, end] into consecutive inclusive ranges of at most `size` blocks."""
+    while start <= end:
+        yield start, min(end, start + size - 1)
+        start += size
+
+
 class ChainReader:
     """Reads contract state for the catalogue's prechecks and diffs, and for `info` / `policy`."""
 
-    def __init__(self, w3: Web3, kms: ChecksumAddress | None = None) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        kms: ChecksumAddress | None = None,
+        *,
+        start_block: int = 0,
+        chunk_blocks: int = LOG_CHUNK_BLOCKS,
+    ) -> None:
         self.w3 = w3
         self.kms = kms
+        # Events before the contracts were deployed are not worth asking for.
+        self.start_block = start_block
+        self.chunk_blocks = chunk_blocks
+
+    def logs(self, address: ChecksumAddress, topics: Sequence[bytes]) -> list[Any]:
+        """Return `address`'s logs whose first topic is one of `topics`, oldest first, fetched in chunks."""
+        with translate_chain_errors("reading contract events"):
+            latest = int(self.w3.eth.block_number)
+            found: list[Any] = []
+            for start, end in block_ranges(self.start_block, latest, self.chunk_blocks):
+                found.extend(self.w3.eth.get_logs(
+                    {"address": address, "fromBlock": start, "toBlock": end, "topics": [[HexBytes(t) for t in topics]]}
+                ))  # fmt: skip
+        return sorted(found, key=lambda entry: (entry["blockNumber"], entry["logIndex"]))
 
     @cache  # noqa: B019 - one reader per command/request; contract objects are reused within it
     def contract(self, group: Group, address: ChecksumAddress) -> Contract:
@@ -80,9 +115,7 @@ class ChainReader:
 
     def upgrades_disabled(self, app: ChecksumAddress) -> bool:
         """Return True once the app emitted UpgradesDisabled (the flag has no getter)."""
-        event = self.contract(Group.APP, app).events.UpgradesDisabled
-        with translate_chain_errors("reading app events"):
-            return len(event.get_logs(from_block=0)) > 0
+        return bool(self.logs(app, [UPGRADES_DISABLED_TOPIC]))
 
     def read(self, group: Group, target: ChecksumAddress, getter: str, args: Sequence[Any] = ()) -> Any:
         """Call view `getter` (or one of the pseudo-getters: implementation, has_code, upgradesDisabled)."""

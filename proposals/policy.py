@@ -12,7 +12,6 @@ from web3 import Web3
 
 from proposals.catalogue import Group
 from proposals.chain import ChainReader
-from proposals.errors import translate_chain_errors
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -33,24 +32,18 @@ _APP_SETS: dict[str, tuple[str, str | None, str]] = {
 }
 
 
-def _topic(signature: str) -> str:
-    return "0x" + event_signature_to_log_topic(signature).hex()
-
-
 def _rebuild_sets(
     reader: ChainReader, group: Group, address: ChecksumAddress, specs: Mapping[str, tuple[str, str | None, str]]
 ) -> dict[str, list[Any]]:
     """Replay added/removed events in order, then keep what the getter still confirms."""
-    topics = {}
+    topics: dict[bytes, tuple[str, bool]] = {}
     for key, (added, removed, _) in specs.items():
-        topics[_topic(added)] = (key, True)
+        topics[event_signature_to_log_topic(added)] = (key, True)
         if removed:
-            topics[_topic(removed)] = (key, False)
-    with translate_chain_errors("reading policy events"):
-        logs = reader.w3.eth.get_logs({"address": address, "fromBlock": 0, "topics": [list(topics)]})
+            topics[event_signature_to_log_topic(removed)] = (key, False)
     members: dict[str, dict[Any, bool]] = {key: {} for key in specs}
-    for log in sorted(logs, key=lambda entry: (entry["blockNumber"], entry["logIndex"])):
-        key, enabled = topics["0x" + bytes(log["topics"][0]).hex()]
+    for log in reader.logs(address, list(topics)):
+        key, enabled = topics[bytes(log["topics"][0])]
         data = bytes(log["data"])[:32]
         value: Any = Web3.to_checksum_address(data[-20:]) if key == "apps" else data
         members[key][value] = enabled

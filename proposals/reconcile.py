@@ -11,6 +11,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from contracts import Receipt
+from proposals.chain import block_ranges
 from proposals.errors import translate_chain_errors
 from proposals.execution import ExecutionResult, logged_safe_tx_hash
 from proposals.models import (
@@ -96,9 +97,8 @@ class Reconciler:
         with translate_chain_errors("reading Safe events"):
             latest = int(self.w3.eth.block_number)
         cursor = self.store.get_cursor(cursor_name)
-        start = cursor + 1 if cursor is not None else max(0, latest - settings.log_lookback_blocks)
-        while start <= latest:
-            end = min(latest, start + settings.log_chunk_blocks - 1)
+        first = cursor + 1 if cursor is not None else max(0, latest - settings.log_lookback_blocks)
+        for start, end in block_ranges(first, latest, settings.log_chunk_blocks):
             with translate_chain_errors("reading Safe events"):
                 logs = self.w3.eth.get_logs(
                     {"address": safe, "fromBlock": start, "toBlock": end, "topics": [[HexBytes(t) for t in _TOPICS]]}
@@ -107,7 +107,6 @@ class Reconciler:
                 self._apply(log, state)
             # The cursor moves only after a chunk is fully applied: a crash re-reads, never skips.
             self.store.set_cursor(cursor_name, end)
-            start = end + 1
 
     def _apply(self, log: Any, state: SafeState) -> None:
         kind = _TOPICS.get(bytes(log["topics"][0]))

@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from safe_eth.eth import EthereumClient
 
-from proposals.chain import ChainReader
+from proposals.chain import LOG_CHUNK_BLOCKS, ChainReader
 from proposals.decode import Known
 from proposals.errors import Conflict, GovernanceError, InvalidInput
 from proposals.execution import ExecutionResult, Executor
@@ -58,7 +58,9 @@ class ServiceSettings:
     # An EXECUTING proposal with no result after this long (a crash mid-send) is retried.
     executing_timeout: timedelta = timedelta(minutes=10)
     log_lookback_blocks: int = 50_000
-    log_chunk_blocks: int = 5_000
+    log_chunk_blocks: int = LOG_CHUNK_BLOCKS
+    # Where policy events start (the KMS deployment block): nothing before it is read.
+    start_block: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,9 @@ class GovernanceService:
         self.settings = settings or ServiceSettings()
         self.executor = executor
         self.clock = clock
-        self.reader = ChainReader(self.w3, kms)
+        self.reader = ChainReader(
+            self.w3, kms, start_block=self.settings.start_block, chunk_blocks=self.settings.log_chunk_blocks
+        )
         self.planner = Planner(
             self.reader,
             known_safes=self.safes,

@@ -121,7 +121,8 @@ class Session:
     @cached_property
     def reader(self) -> ChainReader:
         """Return a chain reader bound to our KMS."""
-        return ChainReader(self.w3, self.kms)
+        chain = self.config.chain
+        return ChainReader(self.w3, self.kms, start_block=chain.start_block, chunk_blocks=chain.log_chunk_blocks)
 
     @cached_property
     def account(self) -> LocalAccount:
