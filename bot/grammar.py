@@ -1,11 +1,12 @@
 """The /propose grammar and its help, generated from the action catalogue.
 
-    /propose <action> [<app>] <required params in order> [name=value ...]
+    /propose <action> [<app>] <required params in order> [name=value ...] [--force]
     Title (optional second line)
     Description (the remaining lines)
 
 App actions take the app address first; Safe actions accept `safe=0x…` (the only Safe is the
-default); optional parameters are given as name=value.
+default); optional parameters are given as name=value. `--force` files it even when a precheck
+refuses (e.g. "compose hash already allowed"); the simulation must still pass.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from proposals.errors import InvalidInput
 from proposals.planning import ChangeRequest, RequestedAction
 
 MAX_TITLE = 200
+FORCE_FLAG = "--force"
 
 
 def usage(action: Action) -> str:
@@ -29,6 +31,7 @@ def usage(action: Action) -> str:
     parts += [f"[{p.name}=…]" for p in action.params if p.optional]
     if action.group is Group.SAFE:
         parts.append("[safe=…]")
+    parts.append("[--force]")
     return " ".join(parts)
 
 
@@ -63,14 +66,16 @@ class ParsedCommand:
     words: tuple[str, ...]
     title: str
     description: str
+    force: bool = False
 
 
 def split_message(text: str) -> ParsedCommand:
     """Split a /propose message into its argument words, title line and description."""
     first, _, rest = text.partition("\n")
     words = tuple(first.split()[1:])  # drop "/propose" (or "/propose@bot")
+    force = FORCE_FLAG in words
     title, _, description = rest.strip().partition("\n")
-    return ParsedCommand(words, title.strip(), description.strip())
+    return ParsedCommand(tuple(w for w in words if w != FORCE_FLAG), title.strip(), description.strip(), force)
 
 
 def _assign(action: Action, words: tuple[str, ...]) -> tuple[dict[str, str], str | None]:
@@ -94,8 +99,21 @@ def _assign(action: Action, words: tuple[str, ...]) -> tuple[dict[str, str], str
     return values, target
 
 
+@dataclass(frozen=True)
+class ProposeCommand:
+    """A parsed /propose: the change request, and whether prechecks may be overridden."""
+
+    request: ChangeRequest
+    force: bool
+
+
 def parse_propose(text: str) -> ChangeRequest:
     """Parse a /propose message into a change request; InvalidInput says what is wrong and how to fix it."""
+    return parse_propose_command(text).request
+
+
+def parse_propose_command(text: str) -> ProposeCommand:
+    """Parse a /propose message, `--force` included."""
     parsed = split_message(text)
     if not parsed.words:
         raise InvalidInput("which action? Usage: /propose <action> … (see /help for the list)")
@@ -105,4 +123,5 @@ def parse_propose(text: str) -> ChangeRequest:
     title = parsed.title or shorten(action.describe(typed, target or ""), MAX_TITLE)
     if len(title) > MAX_TITLE:
         raise InvalidInput(f"the title is longer than {MAX_TITLE} characters")
-    return ChangeRequest(title, (RequestedAction(action, values, target),), parsed.description)
+    request = ChangeRequest(title, (RequestedAction(action, values, target),), parsed.description)
+    return ProposeCommand(request, parsed.force)

@@ -7,7 +7,7 @@ from telegram import Update
 from bot.actors import TelegramActor
 from bot.commands import ProposalArgs, parse_args
 from bot.context import GovContext
-from bot.grammar import parse_propose
+from bot.grammar import parse_propose_command
 from bot.handlers.common import actor_of, chat_id_of, reply, require_canceller, require_proposer
 from bot.markup import esc
 from proposals.errors import InvalidInput
@@ -18,9 +18,11 @@ from proposals.service import CancelResult
 PROPOSAL_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-async def _file(update: Update, context: GovContext, actor: TelegramActor, request: ChangeRequest) -> None:
+async def _file(
+    update: Update, context: GovContext, actor: TelegramActor, request: ChangeRequest, *, force: bool = False
+) -> None:
     gov = context.gov
-    proposal = await gov.core.write(gov.service.propose, request, proposer=str(actor))
+    proposal = await gov.core.write(gov.service.propose, request, proposer=str(actor), force=force)
     where = "below" if gov.settings.chat_for(proposal.safe) == chat_id_of(update) else "in the Safe's chat"
     await reply(update, context, f"Filed as proposal #{proposal.id} (nonce {proposal.nonce}); announced {where}.")
 
@@ -30,8 +32,8 @@ async def on_propose(update: Update, context: GovContext) -> None:
     actor = actor_of(update)
     require_proposer(context, actor)
     text = update.effective_message.text if update.effective_message else None
-    request = parse_propose(text or "")
-    await _file(update, context, actor, request)
+    command = parse_propose_command(text or "")
+    await _file(update, context, actor, command.request, force=command.force)
 
 
 def is_proposal_file(update: Update) -> bool:

@@ -77,3 +77,21 @@ async def test_a_proposal_that_would_revert_is_refused_with_the_reason(gov, tele
         refused = await telegram.wait_for(lambda: warnings_to(telegram, asked), what="the refusal")
         assert "is not allowed (nothing to remove)" in refused[0]
         assert len(gov.store.list_proposals()) == 1
+
+
+async def test_a_refused_precheck_can_be_forced_by_a_proposer(gov, telegram):
+    same_threshold = f"/propose safe-change-threshold {gov.threshold}"
+    async with running_bot(gov, telegram):
+        _, asked = telegram.say(CHAT, PROPOSER, same_threshold)
+        refused = await telegram.wait_for(lambda: warnings_to(telegram, asked), what="the precheck refusal")
+        assert f"threshold is already {gov.threshold}" in refused[0] and "force" in refused[0]
+        assert gov.store.list_proposals() == []
+
+        _, forced = telegram.say(CHAT, PROPOSER, same_threshold + " --force")
+        filed = await telegram.wait_for(
+            lambda: [m.text for m in replies_to(telegram, forced) if "Filed as proposal #" in m.text],
+            what="the forced proposal",
+        )
+        assert filed and warnings_to(telegram, forced) == []
+        (proposal,) = gov.store.list_proposals()
+        assert proposal.actions[0].action == "safe-change-threshold" and proposal.safe == gov.safe

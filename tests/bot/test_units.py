@@ -10,7 +10,7 @@ from web3 import Web3
 from bot.actors import TelegramActor, parse_actor
 from bot.callbacks import MAX_CALLBACK_BYTES, Button, Verb, decode, encode
 from bot.commands import SignArgs, parse_args
-from bot.grammar import catalogue_help, parse_propose, usage
+from bot.grammar import catalogue_help, parse_propose, parse_propose_command, usage
 from bot.markup import MAX_MESSAGE, esc, fits, split_lines, visible_length
 from bot.render import announcement_keyboard, announcement_text, details_text, outcome_text, reminder_text
 from bot.settings import BotSettings, Roles, file_url_for
@@ -151,11 +151,19 @@ def test_propose_grammar_explains_mistakes(text, expected):
     assert expected in caught.value.message
 
 
+def test_propose_grammar_takes_force_anywhere_on_the_first_line():
+    command = parse_propose_command(f"/propose --force kms-add-image 0x{'aa' * 32}\nAgain")
+    assert command.force is True and command.request.title == "Again"
+    assert command.request.actions[0].values == {"osImageHash": "0x" + "aa" * 32}
+    assert parse_propose_command(f"/propose kms-add-image 0x{'aa' * 32}").force is False
+    assert usage(get_action("kms-add-image")).endswith("[--force]")
+
+
 def test_usage_and_help_cover_the_whole_catalogue():
     listing = catalogue_help()
     for action in CATALOGUE:
         assert action.name in listing and usage(action).startswith(f"/propose {action.name}")
-    assert usage(get_action("app-add-hash")) == "/propose app-add-hash <app> <composeHash>"
+    assert usage(get_action("app-add-hash")) == "/propose app-add-hash <app> <composeHash> [--force]"
 
 
 def test_command_arguments_are_typed():
