@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,7 @@ from eth_utils import event_signature_to_log_topic
 from web3 import Web3
 
 from proposals.catalogue import Group
-from proposals.chain import ChainReader
+from proposals.chain import UPGRADES_DISABLED_TOPIC, ChainReader
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -33,17 +33,29 @@ _APP_SETS: dict[str, tuple[str, str | None, str]] = {
 
 
 def _rebuild_sets(
-    reader: ChainReader, group: Group, address: ChecksumAddress, specs: Mapping[str, tuple[str, str | None, str]]
-) -> dict[str, list[Any]]:
-    """Replay added/removed events in order, then keep what the getter still confirms."""
+    reader: ChainReader,
+    group: Group,
+    address: ChecksumAddress,
+    specs: Mapping[str, tuple[str, str | None, str]],
+    flags: Sequence[bytes] = (),
+) -> tuple[dict[str, list[Any]], set[bytes]]:
+    """Replay added/removed events in order, then keep what the getter still confirms.
+
+    `flags` are further event topics to look for in the same scan; the ones seen are returned.
+    """
     topics: dict[bytes, tuple[str, bool]] = {}
     for key, (added, removed, _) in specs.items():
         topics[event_signature_to_log_topic(added)] = (key, True)
         if removed:
             topics[event_signature_to_log_topic(removed)] = (key, False)
     members: dict[str, dict[Any, bool]] = {key: {} for key in specs}
-    for log in reader.logs(address, list(topics)):
-        key, enabled = topics[bytes(log["topics"][0])]
+    seen: set[bytes] = set()
+    for log in reader.logs(address, [*topics, *flags]):
+        topic = bytes(log["topics"][0])
+        if topic not in topics:
+            seen.add(topic)
+            continue
+        key, enabled = topics[topic]
         data = bytes(log["data"])[:32]
         value: Any = Web3.to_checksum_address(data[-20:]) if key == "apps" else data
         members[key][value] = enabled
@@ -51,7 +63,7 @@ def _rebuild_sets(
     for key, (_, _, getter) in specs.items():
         candidates = [value for value, enabled in members[key].items() if enabled]
         result[key] = [value for value in candidates if reader.read(group, address, getter, [value])]
-    return result
+    return result, seen
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,7 @@ def read_kms_policy(reader: ChainReader, kms: ChecksumAddress) -> KmsPolicy:
     def read(getter: str) -> Any:
         return reader.read(Group.KMS, kms, getter)
 
-    sets = _rebuild_sets(reader, Group.KMS, kms, _KMS_SETS)
+    sets, _ = _rebuild_sets(reader, Group.KMS, kms, _KMS_SETS)
     return KmsPolicy(
         kms=kms,
         owner=read("owner"),
@@ -121,7 +133,8 @@ def read_app_policy(reader: ChainReader, app: ChecksumAddress) -> AppPolicy:
     def read(getter: str) -> Any:
         return reader.read(Group.APP, app, getter)
 
-    sets = _rebuild_sets(reader, Group.APP, app, _APP_SETS)
+    # One scan of the app's events serves the whitelists and the upgrades-disabled flag (it has no getter).
+    sets, seen = _rebuild_sets(reader, Group.APP, app, _APP_SETS, flags=[UPGRADES_DISABLED_TOPIC])
     return AppPolicy(
         app=app,
         owner=read("owner"),
@@ -130,7 +143,7 @@ def read_app_policy(reader: ChainReader, app: ChecksumAddress) -> AppPolicy:
         registered=reader.app_registered(app),
         allow_any_device=bool(read("allowAnyDevice")),
         require_tcb_up_to_date=bool(read("requireTcbUpToDate")),
-        upgrades_disabled=reader.upgrades_disabled(app),
+        upgrades_disabled=UPGRADES_DISABLED_TOPIC in seen,
         compose_hashes=tuple(sets["composeHashes"]),
         devices=tuple(sets["devices"]),
     )
