@@ -23,29 +23,29 @@ UPGRADES_DISABLED_TOPIC = event_signature_to_log_topic("UpgradesDisabled()")
 IMPLEMENTATION_SLOT = int("360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc", 16)
 
 
+def check_chain(w3: Web3, expected_chain_id: int | None) -> None:
+    """Check the node answers, and with the chain id we expect."""
+    try:
+        chain_id = w3.eth.chain_id
+    except Exception as exc:
+        # Any failure to read the chain id means the node is unusable; keep the URL out of it.
+        raise Unavailable("the RPC node is unreachable or not an Ethereum node") from exc
+    if expected_chain_id is not None and chain_id != expected_chain_id:
+        raise Unavailable(f"wrong chain: the RPC node reports chain id {chain_id}, expected {expected_chain_id}")
+
+
 def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> Web3:
     """Open a web3 client and check the node answers with the chain id we expect."""
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
-    with translate_chain_errors("connecting to the RPC node"):
-        try:
-            chain_id = w3.eth.chain_id
-        except Exception as exc:
-            # Any failure to read the chain id means the node is unusable; keep the URL out of it.
-            raise Unavailable("the RPC node is unreachable or not an Ethereum node") from exc
-    if expected_chain_id is not None and chain_id != expected_chain_id:
-        raise Unavailable(f"wrong chain: the RPC node reports chain id {chain_id}, expected {expected_chain_id}")
+    check_chain(w3, expected_chain_id)
     return w3
 
 
 def connect_client(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> EthereumClient:
     """Return a safe-eth-py client whose web3 is checked like `connect` checks it."""
-    client = EthereumClient(rpc_url, provider_timeout=int(max(1, timeout)), slow_provider_timeout=int(max(1, timeout)))  # type: ignore[arg-type]
-    try:
-        chain_id = client.w3.eth.chain_id
-    except Exception as exc:  # any failure here means the node is unusable
-        raise Unavailable("the RPC node is unreachable or not an Ethereum node") from exc
-    if expected_chain_id is not None and chain_id != expected_chain_id:
-        raise Unavailable(f"wrong chain: the RPC node reports chain id {chain_id}, expected {expected_chain_id}")
+    seconds = int(max(1, timeout))
+    client = EthereumClient(rpc_url, provider_timeout=seconds, slow_provider_timeout=seconds)  # type: ignore[arg-type]
+    check_chain(client.w3, expected_chain_id)
     return client
 
 

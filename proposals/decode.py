@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from eth_typing import ChecksumAddress
 
-from proposals.catalogue import Group, Risk, decode_call
+from proposals.catalogue import Group, Risk, decode_call, render_value
 from proposals.models import SafeTxData
 from proposals.safe_tx import CALL, DELEGATECALL, unbatch
 
@@ -57,7 +57,7 @@ def describe_tx(tx: SafeTxData, known: Known) -> list[DescribedCall]:
             continue
         if decoded is not None and decoded.action is not None:
             action = decoded.action
-            rendered = {k: _render(v) for k, v in decoded.values.items()}
+            rendered = {k: render_value(v) for k, v in decoded.values.items()}
             text = action.describe(decoded.values, to)
             described.append(DescribedCall(to, value, operation, text, action.name, action.risk, rendered))
             continue
@@ -67,12 +67,6 @@ def describe_tx(tx: SafeTxData, known: Known) -> list[DescribedCall]:
             text += f" sending {value} wei"
         described.append(DescribedCall(to, value, operation, text, None, Risk.HIGH if data else Risk.MEDIUM, {}))
     return described
-
-
-def _render(value: object) -> str:
-    from proposals.catalogue import render_value
-
-    return render_value(value)
 
 
 def risk_warnings(tx: SafeTxData, calls: Sequence[DescribedCall], known: Known) -> list[str]:

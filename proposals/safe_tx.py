@@ -22,7 +22,7 @@ from web3.exceptions import ContractLogicError
 
 from contracts import decode_revert
 from contracts.sender import revert_data
-from proposals.errors import Unavailable, humanize_revert, translate_chain_errors
+from proposals.errors import InvalidInput, NotFound, Unavailable, humanize_revert, translate_chain_errors
 from proposals.models import SafeTxData
 
 ZERO_ADDRESS = Web3.to_checksum_address("0x" + "00" * 20)
@@ -63,14 +63,10 @@ def read_safe_state(w3: Web3, safe: ChecksumAddress) -> SafeState:
     contract = _safe_contract(w3, safe)
     with translate_chain_errors(f"reading Safe {safe}"):
         if not w3.eth.get_code(safe):
-            from proposals.errors import NotFound
-
             raise NotFound(f"no contract code at {safe} (Safe)")
         try:
             version = contract.functions.VERSION().call()
         except ContractLogicError:
-            from proposals.errors import InvalidInput
-
             raise InvalidInput(f"{safe} is not a Safe (it has no VERSION())") from None
         return SafeState(
             address=safe,

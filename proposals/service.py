@@ -25,6 +25,7 @@ from proposals.models import (
     ProposalState,
 )
 from proposals.planning import ChangeRequest, Plan, Planner
+from proposals.reconcile import Reconciler
 from proposals.safe_tx import (
     CANONICAL_MULTI_SEND_CALL_ONLY,
     CANONICAL_SIMULATE_TX_ACCESSOR,
@@ -223,8 +224,6 @@ class GovernanceService:
             raise Conflict(f"proposal #{proposal.id} is {proposal.state.value}; it takes no more signatures")
         state = read_safe_state(self.w3, proposal.safe)
         if state.nonce > proposal.nonce:
-            from proposals.reconcile import Reconciler
-
             Reconciler(self).reconcile_safe(proposal.safe)
             raise Conflict(f"proposal #{proposal.id}: its nonce {proposal.nonce} has been used already")
         hashes = safe_tx_hashes(proposal.safe_tx)
@@ -273,8 +272,6 @@ class GovernanceService:
             raise Conflict(f"proposal #{proposal.id} is {proposal.state.value}; it cannot be executed")
         state = read_safe_state(self.w3, proposal.safe)
         if state.nonce > proposal.nonce:
-            from proposals.reconcile import Reconciler
-
             Reconciler(self).reconcile_safe(proposal.safe)
             return self.store.get(proposal.id)
         if state.nonce < proposal.nonce:

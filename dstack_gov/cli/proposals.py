@@ -22,6 +22,7 @@ from proposals.proposal_file import load_proposal_text
 from proposals.reconcile import Reconciler
 from proposals.service import GovernanceService
 from proposals.signatures import parse_signature_hex
+from proposals.store import open_store
 from proposals.store.audit_export import audit_to_csv, audit_to_json
 from proposals.views import proposal_as_dict, view_as_dict
 
@@ -189,8 +190,6 @@ def cancel(proposal_id: str, **options: Any) -> None:
 def audit(proposal_id: str | None, as_csv: bool, **options: Any) -> None:
     """Print the append-only audit log (--json for JSON, --csv for CSV)."""
     session = Session.from_options(options)
-    from proposals.store import open_store
-
     store = open_store(session.config.database.url)
     entries = store.audit(proposal_id=_proposal_id(proposal_id) if proposal_id else None)
     if as_csv:

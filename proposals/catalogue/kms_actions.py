@@ -7,6 +7,8 @@ from typing import Any
 
 from eth_typing import ChecksumAddress
 
+from proposals.errors import InvalidInput
+
 from .common import ZERO_ADDRESS, bytes32_param, ownership_actions
 from .model import Action, Group, MembershipEffect, Risk, SettingEffect, StateChange, StateReader, Values
 from .params import Kind, Param, render_value
@@ -63,8 +65,6 @@ def _owner_default(values: Values, reader: StateReader, target: ChecksumAddress)
 def _create_app_abi(with_tcb: bool) -> Any:
     def to_abi(values: Values, reader: StateReader | None, target: ChecksumAddress | None) -> tuple[Any, ...]:
         if not values.get("initialOwner"):
-            from proposals.errors import InvalidInput
-
             raise InvalidInput("initialOwner: missing value")
         flags = [values["disableUpgrades"]] + ([values["requireTcbUpToDate"]] if with_tcb else [])
         return (

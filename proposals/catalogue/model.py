@@ -10,6 +10,9 @@ from typing import Any, Protocol
 from eth_abi import decode, encode
 from eth_typing import ChecksumAddress
 from eth_utils import function_signature_to_4byte_selector
+from web3 import Web3
+
+from proposals.errors import InvalidInput
 
 from .params import Param, render_value
 
@@ -185,8 +188,6 @@ class Action:
 
     def parse(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Validate raw user values into typed ones; unknown names are refused."""
-        from proposals.errors import InvalidInput
-
         known = {p.name for p in self.params}
         unknown = sorted(set(raw) - known)
         if unknown:
@@ -248,8 +249,6 @@ class Action:
 
 def _normalise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
-        from web3 import Web3
-
         return Web3.to_checksum_address(value)
     return value
 
