@@ -120,6 +120,8 @@ class ProposalRow(Base):
     execution_block: Mapped[int | None] = mapped_column(BigInteger)
     execution_gas: Mapped[int | None] = mapped_column(BigInteger)
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    # The before -> after diff and warnings planned when it was filed (0003); NULL: nothing planned.
+    planned: Mapped[Any | None] = mapped_column(JSON_DOCUMENT, nullable=True)
 
     __table_args__ = (
         Index(None, "safe_tx_hash"),
