@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from eth_abi import decode
+from eth_typing import ABIError
 from eth_utils import function_signature_to_4byte_selector
+from eth_utils.abi import abi_to_signature, get_abi_input_types
 
 from .artifacts import ARTIFACT_NAMES, load_artifact
 
@@ -28,40 +30,41 @@ PANIC_REASONS = {
 }
 
 
-def _signature(item: dict[str, Any]) -> str:
-    def type_of(param: dict[str, Any]) -> str:
-        if param["type"].startswith("tuple"):
-            inner = ",".join(type_of(c) for c in param["components"])
-            return f"({inner}){param['type'][5:]}"
-        return str(param["type"])
+ErrorTable = dict[bytes, tuple[str, tuple[str, ...]]]
 
-    return f"{item['name']}({','.join(type_of(p) for p in item['inputs'])})"
+
+def error_table(abi: Iterable[Mapping[str, Any]]) -> ErrorTable:
+    """Map selector -> (name, argument types) for every custom error in `abi`."""
+    table: ErrorTable = {}
+    for item in abi:
+        if item.get("type") == "error":
+            entry = cast(ABIError, dict(item))
+            # eth-utils collapses a tuple parameter into one "(a,b)" type that eth-abi decodes as one value.
+            selector = function_signature_to_4byte_selector(abi_to_signature(entry))
+            table[selector] = (entry["name"], tuple(get_abi_input_types(entry)))
+    return table
 
 
 @cache
-def _known_custom_errors() -> dict[bytes, tuple[str, tuple[str, ...]]]:
-    """Map selector -> (name, argument types) for every custom error in our ABIs."""
-    known: dict[bytes, tuple[str, tuple[str, ...]]] = {}
-    for name in ARTIFACT_NAMES:
-        for item in load_artifact(name).abi:
-            if item["type"] == "error":
-                sig = _signature(item)
-                types = tuple(sig[len(item["name"]) + 1 : -1].split(",")) if item["inputs"] else ()
-                known[function_signature_to_4byte_selector(sig)] = (item["name"], types)
-    return known
+def _known_custom_errors() -> ErrorTable:
+    return error_table(item for name in ARTIFACT_NAMES for item in load_artifact(name).abi)
 
 
 def _format_value(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_format_value(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
     return str(value)
 
 
-def decode_revert(data: bytes | None, extra_errors: Iterable[tuple[bytes, str]] = ()) -> str:
-    """Describe revert `data`: Error(string), Panic(uint256) or a known custom error."""
+def decode_revert(data: bytes | None, abi: Iterable[Mapping[str, Any]] = ()) -> str:
+    """Describe revert `data`: Error(string), Panic(uint256), or a custom error of our contracts or `abi`."""
     if not data:
         return "reverted without a reason"
     selector, body = bytes(data[:4]), bytes(data[4:])
+    known = {**_known_custom_errors(), **error_table(abi)}
     try:
         if selector == ERROR_STRING_SELECTOR:
             (message,) = decode(["string"], body)
@@ -69,14 +72,10 @@ def decode_revert(data: bytes | None, extra_errors: Iterable[tuple[bytes, str]] 
         if selector == PANIC_SELECTOR:
             (code,) = decode(["uint256"], body)
             return f"panic: {PANIC_REASONS.get(code, hex(code))}"
-        known = _known_custom_errors()
         if selector in known:
             name, types = known[selector]
             args = decode(list(types), body) if types else ()
             return f"{name}({', '.join(_format_value(a) for a in args)})"
     except Exception:  # noqa: BLE001 - malformed revert data is reported as such below
         return f"reverted with undecodable data 0x{bytes(data).hex()}"
-    for extra_selector, label in extra_errors:
-        if selector == extra_selector:
-            return label
     return f"reverted with unknown error 0x{bytes(data).hex()}"

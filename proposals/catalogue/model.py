@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from eth_abi import decode, encode
+from eth_abi.grammar import TupleType
+from eth_abi.grammar import parse as parse_type
 from eth_typing import ChecksumAddress
 from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
@@ -127,20 +129,16 @@ FromAbi = Callable[[Sequence[Any]], dict[str, Any]]
 
 
 def split_types(signature: str) -> tuple[str, ...]:
-    """Return the top-level argument types of `name(type,...)`."""
-    inner = signature[signature.index("(") + 1 : -1]
-    types, depth, start = [], 0, 0
-    for i, ch in enumerate(inner):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            types.append(inner[start:i])
-            start = i + 1
-    if inner:
-        types.append(inner[start:])
-    return tuple(types)
+    """Return the top-level argument types of `name(type,...)`, parsed with eth-abi's type grammar."""
+    arguments = signature[signature.index("(") :]
+    if arguments == "()":  # eth-abi's grammar has no zero-sized tuple
+        return ()
+    parsed = parse_type(arguments)
+    if not isinstance(parsed, TupleType) or parsed.arrlist:
+        raise ValueError(f"not a function signature: {signature!r}")
+    # A typo such as uint7 fails when the catalogue loads, not when a proposal is encoded.
+    parsed.validate()  # type: ignore[no-untyped-call]
+    return tuple(component.to_type_str() for component in parsed.components)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 from eth_typing import ChecksumAddress
+from eth_utils.abi import abi_to_signature, get_abi_input_types
 from hexbytes import HexBytes
 from safe_eth.eth.contracts import get_safe_V1_4_1_contract
 from web3 import Web3
 
 from contracts import app_abi, kms_abi
 from proposals.catalogue import CATALOGUE, Action, Group, Kind, Param, Risk, decode_call, get_action, render_value
+from proposals.catalogue.model import split_types
 from proposals.decode import Known, describe_tx, risk_warnings
 from proposals.errors import InvalidInput
 from proposals.models import SafeTxData
@@ -87,6 +89,24 @@ def test_every_action_encodes_as_the_contract_abi_and_decodes_back(action: Actio
     assert action.decode(calldata) == values
     decoded = decode_call(action.group, calldata)
     assert decoded.action is action and decoded.values == values
+
+
+@pytest.mark.parametrize("action", CATALOGUE, ids=lambda a: a.name)
+def test_every_action_takes_the_argument_types_of_its_abi_entry(action: Action):
+    functions = [e for e in abi_for(action.group).abi if e.get("type") == "function"]
+    entries = [e for e in functions if abi_to_signature(e) == action.function]
+    assert len(entries) == 1, f"{action.function} is not in the {action.group.value} ABI"
+    assert list(action.arg_types) == get_abi_input_types(entries[0])
+
+
+def test_split_types_keeps_tuples_and_arrays_whole():
+    assert split_types("f()") == ()
+    assert split_types("setKmsInfo((bytes,bytes,bytes,bytes))") == ("(bytes,bytes,bytes,bytes)",)
+    assert split_types("g(address,(uint256,(bytes,bool)[])[2],bytes32)") == (
+        "address", "(uint256,(bytes,bool)[])[2]", "bytes32",
+    )  # fmt: skip
+    with pytest.raises(ValueError):
+        split_types("h(uint7)")
 
 
 @pytest.mark.parametrize("action", CATALOGUE, ids=lambda a: a.name)
