@@ -10,9 +10,8 @@ $(STAMP): pyproject.toml requirements.lock package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
-	# `npm install` honours package-lock.json; `npm ci` would refuse it because the lock lists only
-	# this platform's anvil/cast binaries (the registry here serves no others).
-	npm install --no-audit --no-fund --loglevel=error
+	# `npm ci` installs exactly what package-lock.json pins (every platform's anvil/cast entry is listed).
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 ## setup: create the virtualenv and install the pinned Python and npm tools

@@ -19,7 +19,7 @@ DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
 
 class AnvilNotFound(RuntimeError):
-    """No anvil binary: run `npm ci` in the project, or set DSTACK_GOV_ANVIL."""
+    """No anvil binary: run `make setup` (it runs `npm ci`) in the project, or set DSTACK_GOV_ANVIL."""
 
 
 def _platform_package() -> str:
@@ -42,7 +42,9 @@ def find_anvil(start: Path | None = None) -> Path:
     on_path = shutil.which("anvil")
     if on_path:
         return Path(on_path)
-    raise AnvilNotFound("anvil not found: run `npm ci` in the project directory or set DSTACK_GOV_ANVIL")
+    raise AnvilNotFound(
+        "anvil not found: run `make setup` (or `npm ci`) in the project directory, or set DSTACK_GOV_ANVIL"
+    )
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ from proposals.catalogue.docs import render_markdown
 ROOT = Path(__file__).resolve().parent.parent
 # The core and the contract bindings know no front end (DESIGN.md: "The core knows no front end").
 FORBIDDEN = {
-    "proposals": {"telegram", "fastapi", "starlette", "uvicorn", "click", "typer", "rich", "dstack_gov", "bot",
+    "proposals": {"telegram", "fastapi", "starlette", "uvicorn", "click", "rich", "dstack_gov", "bot",
                   "authapi", "apscheduler"},
     "contracts": {"telegram", "fastapi", "starlette", "uvicorn", "click", "rich", "dstack_gov", "bot", "authapi",
                   "proposals"},

@@ -22,7 +22,7 @@ from proposals.service import GovernanceService, SignResult
 from tests.helpers.chain import dev_account
 from tests.helpers.governance import Governance
 
-CAST = Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
+CAST = Path(__file__).resolve().parents[2] / "node_modules/.bin/cast"
 OUTSIDE_EXECUTOR_INDEX = 8
 
 
