@@ -177,8 +177,11 @@ def _json_number(value: int) -> int | str:
 def typed_data(tx: SafeTxData) -> dict[str, Any]:
     """Return EIP-712 typed data JSON for `tx`, as eth_signTypedData_v4 and `cast wallet sign --data` take it."""
     structured = to_safe_tx(tx).eip712_structured_data
+    # safe-eth-py adds a legacy `dataGas` to every message; emit exactly the fields types.SafeTx declares.
+    declared = [entry["name"] for entry in structured["types"]["SafeTx"]]
     message: dict[str, Any] = {}
-    for key, value in structured["message"].items():
+    for key in declared:
+        value = structured["message"][key]
         if isinstance(value, (bytes, bytearray)):
             message[key] = "0x" + bytes(value).hex()
         elif isinstance(value, int):

@@ -99,12 +99,13 @@ def build_governance(
     owner_accounts: list[LocalAccount] | None = None,
     extra_owners: list[ChecksumAddress] | None = None,
     store_factory: Callable[[str], SqlStore] | None = None,
+    safe_version: str = "1.4.1",
 ) -> Governance:
     """Deploy a Safe (dev accounts 1..n, plus `extra_owners`) that owns a fresh KMS and app."""
     deployer = dev_account(0)
     accounts = owner_accounts or [dev_account(i) for i in range(1, owners + 1)]
     addresses = [a.address for a in accounts] + list(extra_owners or [])
-    safe = create_safe(client, deployer, infra, addresses, threshold)
+    safe = create_safe(client, deployer, infra, addresses, threshold, version=safe_version)
     sender = TransactionSender(w3, deployer)
     app_impl = deploy_implementation(sender, "DstackApp").contract_address
     assert app_impl is not None

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+from safe_eth.eth.contracts import get_safe_V1_3_0_contract, get_safe_V1_4_1_contract
+
 from tests.helpers.cli import run_cli
 from tests.helpers.config_file import write_config
-from tests.helpers.governance import Governance
+from tests.helpers.governance import Governance, build_governance
 from tests.helpers.proposing import cast, image_allowed, propose_image, sign, typed_signature, word
 
 EXECUTOR_ENV = "DSTACK_GOV_EXECUTOR_KEY"
@@ -53,6 +59,36 @@ def test_typed_data_exported_for_cast_signs_and_executes(capsys, anvil, gov: Gov
         (gov.owners[0].address, "eip712"),
         (gov.owners[2].address, "eth_sign"),
     ]
+
+
+@pytest.mark.parametrize("version", ["1.4.1", "1.3.0"])
+def test_exported_typed_data_has_exactly_the_declared_message_fields(
+    capsys, anvil, w3, eth_client, safe_infra, tmp_path, monkeypatch, version
+):
+    monkeypatch.delenv(EXECUTOR_ENV, raising=False)
+    gov = build_governance(w3, eth_client, safe_infra, tmp_path, safe_version=version)
+    config = str(write_config(gov, anvil.url, tmp_path))
+    p = propose_image(gov, 1)
+    exported = tmp_path / "typed.json"
+    assert run_cli(capsys, "export", str(p.id), "--typed-data", "-o", str(exported), "--config", config).code == 0
+
+    typed = json.loads(exported.read_text())
+    declared = [field["name"] for field in typed["types"]["SafeTx"]]
+    assert list(typed["message"]) == declared and "baseGas" in declared and "dataGas" not in typed["message"]
+    tx = p.safe_tx
+    contract = (get_safe_V1_3_0_contract if version == "1.3.0" else get_safe_V1_4_1_contract)(w3, gov.safe)
+    on_chain = contract.functions.getTransactionHash(
+        tx.to, tx.value, tx.data, tx.operation, tx.safe_tx_gas, tx.base_gas, tx.gas_price, tx.gas_token,
+        tx.refund_receiver, tx.nonce,
+    ).call()  # fmt: skip
+    assert bytes(on_chain) == p.safe_tx_hash == keccak(b"\x19" + b"".join(encode_typed_data(full_message=typed)))
+
+    owner = gov.owners[0]
+    by_cast = cast("wallet", "sign", "--data", "--from-file", str(exported), "--private-key", "0x" + owner.key.hex())
+    assert Account.recover_message(encode_typed_data(full_message=typed), signature=by_cast) == owner.address
+    signed = run_cli(capsys, "sign", str(p.id), "--signature", by_cast, "--config", config, "--json")
+    assert signed.code == 0, signed.err
+    assert [(s["owner"], s["kind"]) for s in signed.json()["signatures"]] == [(owner.address, "eip712")]
 
 
 def test_bad_signatures_and_files_fail_in_one_line(capsys, anvil, gov, tmp_path, monkeypatch):
