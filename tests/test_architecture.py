@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.interface_doc import render_document
 from proposals.catalogue.docs import render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +57,8 @@ def test_core_never_prints():
 
 def test_actions_reference_is_generated_from_the_catalogue():
     assert (ROOT / "docs" / "actions.md").read_text() == render_markdown()
+
+
+def test_interface_reference_tables_are_generated_from_the_abis():
+    text = (ROOT / "docs" / "interface.md").read_text()
+    assert text == render_document(text), "run `python -m contracts.interface_doc docs/interface.md`"
