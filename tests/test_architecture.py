@@ -19,6 +19,9 @@ FORBIDDEN = {
                   "proposals"},
     # The webhook reads the shared config file, but never the CLI, the bot or the proposals core.
     "authapi": {"telegram", "click", "dstack_gov.cli", "dstack_gov.wiring", "bot", "proposals"},
+    # The leaf every package may import: it imports none of ours, nor any front-end library.
+    "foundation": {"proposals", "bot", "authapi", "dstack_gov", "contracts", "telegram", "fastapi", "starlette",
+                   "uvicorn", "click", "rich", "apscheduler", "web3", "safe_eth", "sqlalchemy"},
 }  # fmt: skip
 
 
