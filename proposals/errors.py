@@ -8,7 +8,10 @@
      ├── ChainError            (exit 1, HTTP 422)  a revert, a GS0xx code, a failed simulation
      └── Unavailable           (exit 1, HTTP 503)  RPC down or timing out, wrong chain
 
-Messages are written for the person at the other end and never contain secrets.
+Messages are written for the person at the other end and never contain secrets. Each class also
+carries `kind`, a stable slug for machine-readable output (`dstack-gov … --json`): error,
+invalid-input, unauthorized, not-found, conflict, chain-error, unavailable. A subclass added below
+these keeps its parent's kind, so the set scripts switch on stays small.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class GovernanceError(Exception):
 
     exit_code: ClassVar[int] = 1
     http_status: ClassVar[int] = 500
+    kind: ClassVar[str] = "error"
 
     def __init__(self, message: str) -> None:
         self.message = message
@@ -40,12 +44,14 @@ class InvalidInput(GovernanceError):
 
     exit_code = 2
     http_status = 400
+    kind = "invalid-input"
 
 
 class Unauthorized(InvalidInput):
     """The caller may not do this."""
 
     http_status = 403
+    kind = "unauthorized"
 
 
 class NotFound(GovernanceError):
@@ -53,24 +59,28 @@ class NotFound(GovernanceError):
 
     exit_code = 2
     http_status = 404
+    kind = "not-found"
 
 
 class Conflict(GovernanceError):
     """The request clashes with the current state."""
 
     http_status = 409
+    kind = "conflict"
 
 
 class ChainError(GovernanceError):
     """The chain refused: a revert, a Safe GS code, a failed simulation."""
 
     http_status = 422
+    kind = "chain-error"
 
 
 class Unavailable(GovernanceError):
     """A dependency (the RPC node) cannot be reached or answers wrongly."""
 
     http_status = 503
+    kind = "unavailable"
 
 
 # Safe contract revert codes (safe-smart-account docs/error_codes.md), in words.

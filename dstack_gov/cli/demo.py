@@ -15,6 +15,7 @@ from rich.console import Console
 
 from dstack_gov.anvil import Anvil, free_port
 from dstack_gov.cli.devnet import render_devnet
+from dstack_gov.cli.info import EXIT_DENIED
 from dstack_gov.devnet import DevnetOptions, build_devnet
 
 console = Console(highlight=False)
@@ -23,20 +24,20 @@ OS_IMAGE = "0x" + "0a" * 32
 COMPOSE_HASH = "0x" + "c0" * 32
 
 
-def _run(args: list[str], workdir: Path, *, parse_json: bool = False) -> Any:
+def _run(args: list[str], workdir: Path, *, parse_json: bool = False, ok: tuple[int, ...] = (0,)) -> Any:
     """Run one dstack-gov command as a user would, show it, and stop the demo if it fails."""
     console.print(f"\n[bold cyan]$ dstack-gov {shlex.join(args)}[/]")
     result = subprocess.run(
         [sys.executable, "-m", "dstack_gov", *args], cwd=workdir, capture_output=True, text=True, check=False
     )
     output = result.stdout.strip()
-    if parse_json and result.returncode == 0:
+    if parse_json and result.returncode in ok:
         console.print_json(output)
     elif output:
         print(output)
     if result.stderr.strip():
         print(result.stderr.strip(), file=sys.stderr)
-    if result.returncode != 0:
+    if result.returncode not in ok:
         raise click.ClickException(f"demo step failed: dstack-gov {args[0]} {args[1] if len(args) > 1 else ''}")
     return json.loads(output) if parse_json else output
 
@@ -61,7 +62,8 @@ def run_guide(workdir: Path) -> bool:
     }
     (workdir / "boot-info.json").write_text(json.dumps(boot_info, indent=2))
     _run(["info", "app", app_id, "--kms", kms], workdir)
-    verdict = _run(["check", "app", "--boot-info", "boot-info.json", "--kms", kms, "--json"], workdir, parse_json=True)
+    verdict = _run(["check", "app", "--boot-info", "boot-info.json", "--kms", kms, "--json"], workdir,
+                   parse_json=True, ok=(0, EXIT_DENIED))  # fmt: skip
     return bool(verdict["isAllowed"])
 
 

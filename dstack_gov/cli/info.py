@@ -18,6 +18,9 @@ from proposals.catalogue import Group, parse_address
 from proposals.errors import InvalidInput, translate_chain_errors
 from proposals.policy import AppPolicy, KmsPolicy, as_dict, hex_list, read_app_policy, read_kms_policy
 
+# `check` denied: not an error (the verdict is printed), but scripts must not read it as allowed.
+EXIT_DENIED = 3
+
 
 @click.group("info")
 def info() -> None:
@@ -129,7 +132,11 @@ def boot_info_tuple(request: BootAuthRequest, abi_input: dict[str, Any]) -> tupl
               help="A boot info in the webhook's JSON request format.")  # fmt: skip
 @chain_options
 def check(kind: str, boot_info: Path, **options: Any) -> None:
-    """Ask the KMS contract whether an app (or a KMS) with this boot info may boot."""
+    """Ask the KMS contract whether an app (or a KMS) with this boot info may boot.
+
+    Exit status: 0 allowed, 3 denied (the verdict is printed either way, as JSON with --json),
+    2 bad input, 1 chain error.
+    """
     request = load_boot_info(boot_info)
     session = Session.from_options(options)
     kms = session.require_kms()
@@ -148,3 +155,5 @@ def check(kind: str, boot_info: Path, **options: Any) -> None:
             console.print(f"[red]not allowed[/]: {reason}")
 
     emit(session.json_output, {"isAllowed": bool(allowed), "reason": reason}, human)
+    if not allowed:
+        raise click.exceptions.Exit(EXIT_DENIED)

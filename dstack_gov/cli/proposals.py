@@ -15,7 +15,7 @@ from dstack_gov.cli.proposal_output import proposals_table, render_view
 from dstack_gov.cli.session import Session, chain_options, key_options
 from dstack_gov.wiring import Overrides, build_service
 from proposals.catalogue import parse_address
-from proposals.errors import InvalidInput
+from proposals.errors import ChainError, InvalidInput
 from proposals.models import ProposalState
 from proposals.planning import ChangeRequest
 from proposals.proposal_file import load_proposal_text
@@ -161,8 +161,9 @@ def execute(proposal_id: str, **options: Any) -> None:
     service = service_for(session)
     done = service.execute(pid, actor=default_proposer())
     if done.state is ProposalState.FAILED:
-        _show(session, service, pid)
-        raise click.ClickException(f"proposal #{pid} failed: {done.failure_reason}")
+        if not session.json_output:  # --json prints one object: here the error, which carries the reason
+            _show(session, service, pid)
+        raise ChainError(f"proposal #{pid} failed: {done.failure_reason}")
     _show(session, service, pid, f"[green]✓[/] proposal #{pid} is {done.state.value}")
 
 
@@ -214,7 +215,8 @@ def reconcile(**options: Any) -> None:
         changed = {k: v for k, v in data.items() if v}
         console.print("nothing to do" if not changed else "\n".join(f"{k}: {v}" for k, v in changed.items()))
 
-    emit(session.json_output, data, human)
+    if not (report.errors and session.json_output):  # --json prints one object: the report or the error
+        emit(session.json_output, data, human)
     if report.errors:
         raise click.ClickException("; ".join(report.errors))
 

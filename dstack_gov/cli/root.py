@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -49,35 +50,50 @@ def _register_commands() -> None:
         cli.add_command(command)
 
 
-def _fail(message: str, code: int) -> int:
-    click.echo(f"error: {message}", err=True)
+def _wants_json(argv: list[str] | None) -> bool:
+    """Return True when --json was given (before any `--`), so even a usage error answers in JSON."""
+    args = sys.argv[1:] if argv is None else argv
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+def _fail(message: str, code: int, kind: str, json_output: bool) -> int:
+    if json_output:
+        # Scripts read stdout under --json: a failure is one JSON object there, and stderr stays quiet.
+        click.echo(json.dumps({"error": message, "kind": kind}))
+    else:
+        click.echo(f"error: {message}", err=True)
     return code
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every failure is one line on stderr and an exit code (2 input, 1 runtime)."""
+    """Run the CLI; a failure is one line on stderr (one JSON object on stdout with --json) and an exit code.
+
+    Exit codes: 0 done, 1 chain or runtime error, 2 bad input, 3 `check` denied, 130 interrupted.
+    """
+    as_json = _wants_json(argv)
     try:
         _register_commands()
-        cli.main(args=argv, prog_name="dstack-gov", standalone_mode=False)
+        # Outside standalone mode click returns an Exit's code (`check` denied: 3) instead of raising it.
+        outcome = cli.main(args=argv, prog_name="dstack-gov", standalone_mode=False)
     except click.exceptions.Abort:
-        return _fail("aborted", 130)
+        return _fail("aborted", 130, "aborted", as_json)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        return _fail(f"{exc.format_message()}{hint}", 2)
+        return _fail(f"{exc.format_message()}{hint}", 2, "usage", as_json)
     except click.ClickException as exc:
-        return _fail(exc.format_message(), exc.exit_code)
+        return _fail(exc.format_message(), exc.exit_code, "error", as_json)
     except ConfigError as exc:
-        return _fail(str(exc), 2)
+        return _fail(str(exc), 2, "config", as_json)
     except GovernanceError as exc:
-        return _fail(exc.message, exc.exit_code)
+        return _fail(exc.message, exc.exit_code, exc.kind, as_json)
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        return _fail("interrupted", 130, "interrupted", as_json)
     except Exception:
         log.debug("unexpected error", exc_info=True)
-        return _fail("unexpected internal error (run with -v for details)", 1)
-    return 0
+        return _fail("unexpected internal error (run with -v for details)", 1, "internal", as_json)
+    return outcome if isinstance(outcome, int) else 0
 
 
 def entry_point() -> None:

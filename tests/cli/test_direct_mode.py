@@ -51,7 +51,7 @@ def test_guide_sequence_ends_with_check_app_allowed(capsys, rpc, owner_key, tmp_
 
     denied = run_cli(capsys, "check", "app", "--kms", kms, "--boot-info",
                      str(_boot_info(tmp_path / "c.json", app_id, composeHash="0x99")))  # fmt: skip
-    assert denied.code == 0 and "not allowed" in denied.out and "Compose hash not allowed" in denied.out
+    assert denied.code == 3 and "not allowed" in denied.out and "Compose hash not allowed" in denied.out
 
     info = run_cli(capsys, "info", "app", app_id, "--kms", kms, "--json").json()
     assert info["composeHashes"] == [HASH] and info["allowAnyDevice"] is True and info["registered"] is True
@@ -70,6 +70,7 @@ def test_every_kms_and_app_action_has_a_command(capsys):
 def test_check_kms_reports_the_first_failing_rule(capsys, rpc, kms_setup: KmsFixture, tmp_path):
     path = _boot_info(tmp_path / "k.json", "0x00", tcbStatus="OutOfDate")
     result = run_cli(capsys, "check", "kms", "--boot-info", str(path), "--kms", kms_setup.kms_address, "--json")
+    assert result.code == 3
     assert result.json() == {"isAllowed": False, "reason": "TCB status is not up to date"}
 
 

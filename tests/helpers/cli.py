@@ -24,6 +24,15 @@ class CliResult:
         return json.loads(self.out)
 
     @property
+    def json_error(self) -> dict[str, str]:
+        """Return the one {"error", "kind"} object a failure prints on stdout under --json (stderr stays empty)."""
+        assert self.err == "", f"expected nothing on stderr, got: {self.err!r}"
+        error = json.loads(self.out)  # json.loads refuses a second object or any other text
+        assert isinstance(error, dict) and set(error) == {"error", "kind"}, self.out
+        assert self.out.count("\n") == 1 and "Traceback" not in self.out
+        return error
+
+    @property
     def error_line(self) -> str:
         """Return stderr, asserting it is exactly one line with no traceback."""
         lines = [line for line in self.err.splitlines() if line.strip()]

@@ -8,12 +8,15 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
+from hexbytes import HexBytes
 from safe_eth.eth.contracts import get_safe_V1_3_0_contract, get_safe_V1_4_1_contract
 
+from proposals.models import ProposalState
+from tests.helpers.chain import dev_account
 from tests.helpers.cli import run_cli
 from tests.helpers.config_file import write_config
 from tests.helpers.governance import Governance, build_governance
-from tests.helpers.proposing import cast, image_allowed, propose_image, sign, typed_signature, word
+from tests.helpers.proposing import cast, image_allowed, propose_image, request, sign, typed_signature, word
 
 EXECUTOR_ENV = "DSTACK_GOV_EXECUTOR_KEY"
 
@@ -89,6 +92,25 @@ def test_exported_typed_data_has_exactly_the_declared_message_fields(
     signed = run_cli(capsys, "sign", str(p.id), "--signature", by_cast, "--config", config, "--json")
     assert signed.code == 0, signed.err
     assert [(s["owner"], s["kind"]) for s in signed.json()["signatures"]] == [(owner.address, "eip712")]
+
+
+def test_a_failed_execution_under_json_prints_one_error_object(capsys, anvil, gov, kms_setup, tmp_path, monkeypatch):
+    monkeypatch.delenv(EXECUTOR_ENV, raising=False)
+    config = str(write_config(gov, anvil.url, tmp_path))
+    kms = kms_setup.kms
+    eoa = kms_setup.sender()
+    eoa.send(kms.address, bytes(HexBytes(kms.encode_abi("transferOwnership", [gov.safe]))))
+    p = gov.svc.propose(request("Take over KMS 2", ("kms accept-ownership", {}, kms.address)), proposer="test")
+    sign(gov, p.id, 0, 1, svc=gov.service(with_executor=False))
+    # The pending owner changes after signing: the inner acceptOwnership now reverts (GS013).
+    eoa.send(kms.address, bytes(HexBytes(kms.encode_abi("transferOwnership", [dev_account(5).address]))))
+
+    result = run_cli(capsys, "execute", str(p.id), "--config", config, "--json")
+
+    assert result.code == 1
+    assert result.json_error["kind"] == "chain-error"
+    assert result.json_error["error"].startswith(f"proposal #{p.id} failed: execution would revert: GS013")
+    assert gov.svc.get(p.id).state is ProposalState.FAILED
 
 
 def test_bad_signatures_and_files_fail_in_one_line(capsys, anvil, gov, tmp_path, monkeypatch):
