@@ -94,7 +94,7 @@ class KmsCalls:
 
     @classmethod
     def from_abi(cls, abi: Sequence[dict[str, Any]] | None = None) -> KmsCalls:
-        """Build from `abi` (default: the DstackKms ABI that spec/dstack-contracts.md fixes)."""
+        """Build from `abi` (default: the DstackKms ABI that docs/interface.md fixes)."""
         abi = kms_abi() if abi is None else abi
         return cls(
             *(

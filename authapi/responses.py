@@ -1,4 +1,4 @@
-"""The webhook's JSON bodies, byte for byte as spec/dstack-contracts.md fixes them."""
+"""The webhook's JSON bodies, byte for byte as docs/interface.md fixes them."""
 
 from __future__ import annotations
 

@@ -46,10 +46,10 @@ def load_artifact(name: str) -> Artifact:
 
 
 def kms_abi() -> list[dict[str, Any]]:
-    """Return the DstackKms ABI, as spec/dstack-contracts.md fixes it."""
+    """Return the DstackKms ABI, as docs/interface.md fixes it."""
     return list(load_artifact("DstackKms").abi)
 
 
 def app_abi() -> list[dict[str, Any]]:
-    """Return the DstackApp ABI, as spec/dstack-contracts.md fixes it."""
+    """Return the DstackApp ABI, as docs/interface.md fixes it."""
     return list(load_artifact("DstackApp").abi)

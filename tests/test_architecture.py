@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,20 @@ def test_actions_reference_is_generated_from_the_catalogue():
 def test_interface_reference_tables_are_generated_from_the_abis():
     text = (ROOT / "docs" / "interface.md").read_text()
     assert text == render_document(text), "run `python -m contracts.interface_doc docs/interface.md`"
+
+
+# Where the project's own files live; a cited document must be one of its files (no path outside the repo).
+SOURCES = ("contracts", "proposals", "bot", "authapi", "dstack_gov", "foundation", "tests", "bench", "docs")
+# Other projects' documents, cited together with the project's name.
+OTHER_PROJECTS_DOCS = {"docs/error_codes.md"}  # safe-smart-account's, in proposals/errors.py
+
+
+def test_every_cited_document_is_in_the_repo():
+    files = [ROOT / "README.md", *(p for d in SOURCES for ext in ("*.py", "*.md") for p in (ROOT / d).rglob(ext))]
+    cited = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in files
+        for name in re.findall(r"\b((?:docs|spec)/[\w./-]+\.md)\b", path.read_text())
+        if not (ROOT / name).is_file() and name not in OTHER_PROJECTS_DOCS
+    }
+    assert cited == set()

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "contracts" / "artifacts"
 BOOT_INFO = "(address,bytes32,address,bytes32,bytes32,bytes32,bytes32,string,string[])"
 
-# Transcribed from spec/dstack-contracts.md ("Selectors and events"): selector -> (signature, mutability).
+# The fixed interface (docs/interface.md), transcribed by hand: selector -> (signature, mutability).
 KMS_FUNCTIONS = {
     "0x79ba5097": ("acceptOwnership()", "nonpayable"),
     "0x3e32d346": ("addKmsAggregatedMr(bytes32)", "nonpayable"),
