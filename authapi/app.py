@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from foundation.redaction import install_log_redaction
+
 from .batching import BatchingRpc
 from .body import read_json_body
 from .cache import BlockCache
@@ -114,8 +116,13 @@ def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await rpc.aclose()
+        # httpx and uvicorn log request URLs (the RPC key included) at DEBUG, whoever set up logging.
+        unredact = install_log_redaction()
+        try:
+            yield
+        finally:
+            await rpc.aclose()
+            unredact()
 
     app = Starlette(
         routes=[

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from dstack_gov.config import redact_url
+from foundation.redaction import protect_url, redact_url
 
 from .jsonrpc import Call, RpcError, encode_batch, parse_entries
 
@@ -22,6 +22,7 @@ class RpcClient:
     def __init__(self, url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url = url
         self.label = redact_url(url)
+        protect_url(url)  # httpx logs every request URL, key included
         self._next_id = 1
         self._client = httpx.AsyncClient(
             transport=transport,

@@ -7,7 +7,6 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from eth_typing import ChecksumAddress
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -203,12 +202,3 @@ def _relative_to(config: Config, base: Path) -> Config:
             "database": config.database.model_copy(update={"url": url}),
         }
     )
-
-
-def redact_url(url: str) -> str:
-    """Return scheme://host[:port] only, so credentials in the path or query never leak."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, "", "", ""))

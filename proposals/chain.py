@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
-from eth_typing import ChecksumAddress
+from eth_typing import URI, ChecksumAddress
 from eth_utils import event_signature_to_log_topic
 from hexbytes import HexBytes
 from safe_eth.eth import EthereumClient
@@ -15,6 +15,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from contracts import app_abi, kms_abi
+from foundation.redaction import protect_url
 from proposals.catalogue.model import Group
 from proposals.errors import NotFound, Unavailable, translate_chain_errors
 
@@ -34,17 +35,26 @@ def check_chain(w3: Web3, expected_chain_id: int | None) -> None:
         raise Unavailable(f"wrong chain: the RPC node reports chain id {chain_id}, expected {expected_chain_id}")
 
 
+# Neither client retries: web3 retries a timed-out request five times (and safe-eth-py's session once
+# more), so a node that accepts connections and never answers held each call for 5x the timeout. One
+# attempt keeps a user-facing call within `timeout`; the callers report Unavailable and the user retries.
+
+
 def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> Web3:
     """Open a web3 client and check the node answers with the chain id we expect."""
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    protect_url(rpc_url)  # web3 and urllib3 log the URL, key included, at DEBUG
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
     check_chain(w3, expected_chain_id)
     return w3
 
 
 def connect_client(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> EthereumClient:
     """Return a safe-eth-py client whose web3 is checked like `connect` checks it."""
+    protect_url(rpc_url)
     seconds = int(max(1, timeout))
-    client = EthereumClient(rpc_url, provider_timeout=seconds, slow_provider_timeout=seconds)  # type: ignore[arg-type]
+    client = EthereumClient(URI(rpc_url), provider_timeout=seconds, slow_provider_timeout=seconds, retry_count=0)
+    for provider in (client.w3_provider, client.w3_slow_provider):
+        provider.exception_retry_configuration = None  # type: ignore[assignment]  # None disables them (web3 docs)
     check_chain(client.w3, expected_chain_id)
     return client
 

@@ -6,7 +6,7 @@
      ├── NotFound              (exit 2, HTTP 404)  no such proposal, no code at an address
      ├── Conflict              (exit 1, HTTP 409)  nonce taken, already signed, wrong state
      ├── ChainError            (exit 1, HTTP 422)  a revert, a GS0xx code, a failed simulation
-     └── Unavailable           (exit 1, HTTP 503)  RPC down or timing out, wrong chain
+     └── Unavailable           (exit 1, HTTP 503)  RPC down or timing out, wrong chain, database locked or broken
 
 Messages are written for the person at the other end and never contain secrets. Each class also
 carries `kind`, a stable slug for machine-readable output (`dstack-gov … --json`): error,
@@ -77,9 +77,14 @@ class ChainError(GovernanceError):
 
 
 class Unavailable(GovernanceError):
-    """A dependency (the RPC node) cannot be reached or answers wrongly."""
+    """A dependency (the RPC node, the database) cannot be reached or answers wrongly."""
 
     http_status = 503
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        # Seconds after which trying again may work (a busy database), for HTTP's Retry-After.
+        self.retry_after = retry_after
     kind = "unavailable"
 
 

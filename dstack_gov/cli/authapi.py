@@ -8,7 +8,7 @@ import click
 
 from authapi.server import listen, serve
 from authapi.settings import load_settings
-from dstack_gov.config import redact_url
+from foundation.redaction import redact_url
 
 
 @click.command()

@@ -10,6 +10,7 @@ import click
 
 from dstack_gov import __version__
 from dstack_gov.config import ConfigError
+from foundation.redaction import install_log_redaction
 from proposals.errors import GovernanceError
 
 log = logging.getLogger("dstack_gov.cli")
@@ -70,6 +71,15 @@ def main(argv: list[str] | None = None) -> int:
 
     Exit codes: 0 done, 1 chain or runtime error, 2 bad input, 3 `check` denied, 130 interrupted.
     """
+    # Libraries log request URLs (RPC keys included) with -v; scrub every record while we run.
+    unredact = install_log_redaction()
+    try:
+        return _run(argv)
+    finally:
+        unredact()
+
+
+def _run(argv: list[str] | None) -> int:
     as_json = _wants_json(argv)
     try:
         _register_commands()

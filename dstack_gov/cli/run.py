@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import click
 
 from dstack_gov.cli.session import chain_options
-from dstack_gov.config import Config, ConfigError, load_config, redact_url, resolve_config_path
+from dstack_gov.config import Config, ConfigError, load_config, resolve_config_path
+from foundation.redaction import redact_url
 
 if TYPE_CHECKING:
     from bot import BotSettings

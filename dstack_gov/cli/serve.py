@@ -12,8 +12,9 @@ import click
 from dstack_gov.api import create_api, listen
 from dstack_gov.api import serve as run_server
 from dstack_gov.cli.session import chain_options
-from dstack_gov.config import Config, load_config, redact_url, resolve_config_path
+from dstack_gov.config import Config, load_config, resolve_config_path
 from dstack_gov.wiring import Overrides, build_service
+from foundation.redaction import redact_url
 from proposals.catalogue import parse_address
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
