@@ -174,6 +174,8 @@ class Announcer:
             keyboard = confirm_cancel_keyboard(proposal_id)
         fingerprint = digest(text, keyboard.to_dict())
         row = await self.core.run(self.bot_store.announcement, proposal_id)
+        if row is not None and row.chat_id != self.settings.chat_for(proposal.safe):
+            row = None  # the Safe now meets elsewhere (or nowhere): its old chat hears nothing more of it
         if row is None:
             if proposal.state not in OPEN_STATES:
                 return  # history from before the bot: nothing to ask anyone
@@ -203,7 +205,7 @@ class Announcer:
         if not key:
             return
         row = await self.core.run(self.bot_store.announcement, proposal.id)
-        if row is None or row.outcome == key:
+        if row is None or row.outcome == key or row.chat_id != self.settings.chat_for(proposal.safe):
             return
         text = outcome_text(proposal, options)
         if text is not None:

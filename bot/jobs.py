@@ -145,11 +145,13 @@ async def remind(proposal_id: int) -> None:
         if not needs_reminder(snapshot):
             await host.core.run(sync_jobs, host.scheduler, host.settings, snapshot)
             return
-        row = await host.core.run(host.bot_store.announcement, proposal_id)
-        chat = row.chat_id if row else host.settings.chat_for(snapshot.view.proposal.safe)
+        # Always the Safe's chat as configured now: a message left in a chat the Safe moved away from is not replied to.
+        chat = host.settings.chat_for(snapshot.view.proposal.safe)
         if chat is None:
             return
-        await host.outbox.send(chat, reminder_text(snapshot), reply_to=row.message_id if row else None)
+        row = await host.core.run(host.bot_store.announcement, proposal_id)
+        reply_to = row.message_id if row is not None and row.chat_id == chat else None
+        await host.outbox.send(chat, reminder_text(snapshot), reply_to=reply_to)
         missing = list(snapshot.view.missing_owners)
         await host.core.run(host.core.service.store.record, proposal_id, actor="telegram", event="reminded",
                             detail={"missing": missing})  # fmt: skip
@@ -202,10 +204,11 @@ def changed_since_last_pass(service: GovernanceService) -> set[int]:
 
 
 def unannounced_open(service: GovernanceService, bot_store: BotStore, settings: BotSettings) -> set[int]:
-    """Return open proposals of Safes with a chat that have no message yet (filed while the bot was away)."""
+    """Return open proposals with no message in their Safe's chat (filed while the bot was away, or the Safe moved)."""
     proposals = service.list_proposals(sorted(OPEN_STATES), limit=10_000)
-    open_ids = [p.id for p in proposals if settings.chat_for(p.safe) is not None]
-    return set(open_ids) - bot_store.announced_ids(open_ids)
+    wanted = {p.id: chat for p in proposals if (chat := settings.chat_for(p.safe)) is not None}
+    announced = bot_store.announcement_chats(list(wanted))
+    return {proposal_id for proposal_id, chat in wanted.items() if announced.get(proposal_id) != chat}
 
 
 async def catch_up(host: JobHost) -> None:

@@ -1,6 +1,6 @@
 """/link: bind a Telegram user to a Safe owner address through a signed challenge.
 
-1. `/link 0xOwner`: the bot checks the address owns a configured Safe and answers with a one-line
+1. `/link 0xOwner`: the bot checks the address owns one of the chat's Safes and answers with a one-line
    challenge naming the chat, the user, the address, a random nonce and an expiry.
 2. The user signs it with personal_sign (`cast wallet sign '<text>'`, any wallet's "sign message").
 3. `/link 0xOwner 0x<signature>`: the bot recovers the signer, which must be that address and still
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from eth_account import Account
@@ -26,9 +27,11 @@ from proposals.signatures import SIGNATURE_LENGTH, parse_signature_hex
 CHALLENGE_TTL = timedelta(minutes=15)
 
 
-def owned_safes(service: GovernanceService, owner: ChecksumAddress) -> list[ChecksumAddress]:
-    """Return the configured Safes that `owner` currently owns (reads the chain)."""
-    return [safe for safe in service.safes if read_safe_state(service.w3, safe).is_owner(owner)]
+def owned_safes(
+    service: GovernanceService, owner: ChecksumAddress, safes: Sequence[ChecksumAddress]
+) -> list[ChecksumAddress]:
+    """Return those of `safes` (the chat's) that `owner` currently owns (reads the chain)."""
+    return [safe for safe in safes if read_safe_state(service.w3, safe).is_owner(owner)]
 
 
 def new_challenge(user_id: int, chat_id: int, owner: ChecksumAddress, now: datetime) -> Challenge:
@@ -54,19 +57,32 @@ def recover(text: str, signature_hex: str) -> ChecksumAddress:
     return Web3.to_checksum_address(signer)
 
 
-def issue(service: GovernanceService, store: BotStore, user_id: int, chat_id: int, owner: ChecksumAddress) -> Challenge:
-    """Create and store a challenge, if `owner` owns a configured Safe (blocking)."""
-    if not owned_safes(service, owner):
-        raise Unauthorized(f"{owner} is not an owner of any Safe this bot serves")
+def issue(
+    service: GovernanceService,
+    store: BotStore,
+    user_id: int,
+    chat_id: int,
+    owner: ChecksumAddress,
+    safes: Sequence[ChecksumAddress],
+) -> Challenge:
+    """Create and store a challenge, if `owner` owns one of `safes`, the chat's (blocking)."""
+    if not owned_safes(service, owner, safes):
+        raise Unauthorized(f"{owner} is not an owner of any Safe this bot serves in this chat")
     challenge = new_challenge(user_id, chat_id, owner, service.clock())
     store.save_challenge(challenge)
     return challenge
 
 
 def complete(
-    service: GovernanceService, store: BotStore, user_id: int, name: str, owner: ChecksumAddress, signature: str
+    service: GovernanceService,
+    store: BotStore,
+    user_id: int,
+    name: str,
+    owner: ChecksumAddress,
+    signature: str,
+    safes: Sequence[ChecksumAddress],
 ) -> None:
-    """Verify the signed challenge and store the link (blocking)."""
+    """Verify the signed challenge and store the link, if `owner` still owns one of `safes` (blocking)."""
     challenge = store.challenge(user_id, owner)
     if challenge is None:
         raise InvalidInput(f"no challenge waiting for {owner}: send /link {owner} first")
@@ -76,7 +92,7 @@ def complete(
     signer = recover(challenge.text, signature)
     if signer.lower() != owner.lower():
         raise InvalidInput(f"the signature is by {signer}, not by {owner} (sign the challenge text exactly)")
-    if not owned_safes(service, owner):
-        raise Unauthorized(f"{owner} is no longer an owner of any Safe this bot serves")
+    if not owned_safes(service, owner, safes):
+        raise Unauthorized(f"{owner} is no longer an owner of any Safe this bot serves in this chat")
     store.save_link(owner, user_id, name)
     store.drop_challenge(user_id, owner)

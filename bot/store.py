@@ -148,13 +148,15 @@ class BotStore:
             return None
         return Announcement(row.proposal_id, row.chat_id, row.message_id, row.digest, row.outcome)
 
-    def announced_ids(self, proposal_ids: list[int]) -> set[int]:
-        """Return which of `proposal_ids` have an announcement."""
+    def announcement_chats(self, proposal_ids: list[int]) -> dict[int, int]:
+        """Return the chat of each of `proposal_ids` that has an announcement."""
         if not proposal_ids:
-            return set()
-        query = select(announcements.c.proposal_id).where(announcements.c.proposal_id.in_(proposal_ids))
+            return {}
+        query = select(announcements.c.proposal_id, announcements.c.chat_id).where(
+            announcements.c.proposal_id.in_(proposal_ids)
+        )
         with self._engine.connect() as connection:
-            return set(connection.scalars(query))
+            return {proposal_id: chat_id for proposal_id, chat_id in connection.execute(query)}
 
     def save_announcement(self, proposal_id: int, chat_id: int, message_id: int, digest: str) -> None:
         """Record a new announcement message (replacing a lost one)."""

@@ -68,8 +68,11 @@ def _hexes(values: Sequence[bytes]) -> list[str]:
     return [f"  • {code('0x' + bytes(v).hex())}" for v in values] or ["  (none)"]
 
 
-def policy_text(kms: KmsPolicy | None, apps: Sequence[AppPolicy]) -> str:
-    """Return the on-chain whitelists: images, KMS measurements and devices, gateway, apps."""
+NO_POLICY_HERE = "None of this chat's Safes owns the KMS or one of its registered apps: no policy to show here."
+
+
+def policy_text(kms: KmsPolicy | None, apps: Sequence[AppPolicy], *, hidden: int = 0) -> str:
+    """Return the on-chain whitelists: images, KMS measurements and devices, gateway, apps (`hidden` more apps)."""
     if kms is None:
         return "No KMS is configured (contracts.kms)."
     lines = [f"{bold('KMS')} {code(kms.kms)}", f"owner {code(kms.owner)}",
@@ -84,6 +87,8 @@ def policy_text(kms: KmsPolicy | None, apps: Sequence[AppPolicy]) -> str:
                  f"upgrades: {'disabled' if app.upgrades_disabled else 'allowed'}"]  # fmt: skip
         lines += ["", f"{bold('App')} {code(app.app)}", f"owner {code(app.owner)} · {esc(' · '.join(flags))}",
                   "compose hashes:", *_hexes(app.compose_hashes), "devices:", *_hexes(app.devices)]  # fmt: skip
+    if hidden:
+        lines += ["", f"{hidden} more registered app(s) belong to Safes outside this chat; not shown here."]
     return "\n".join(lines)
 
 

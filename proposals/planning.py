@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +10,7 @@ from eth_typing import ChecksumAddress
 
 from proposals.catalogue import Action, Finding, Group, Severity, StateChange, get_action, parse_address, render_value
 from proposals.chain import ChainReader
-from proposals.errors import ChainError, Conflict, InvalidInput
+from proposals.errors import ChainError, Conflict, InvalidInput, Unauthorized
 from proposals.models import ActionCall, SafeTxData
 from proposals.safe_tx import (
     SafeState,
@@ -154,8 +154,12 @@ class Planner:
         return PlannedAction(action, target, values, calldata, findings, changes), safe
 
     def plan(self, request: ChangeRequest, reserved_nonces: Callable[[ChecksumAddress], set[int]], *,
-             force: bool = False, nonce: int | None = None) -> Plan:  # fmt: skip
-        """Build the Safe tx for `request`; refuse on precheck findings (unless forced) or a failing simulation."""
+             force: bool = False, nonce: int | None = None,
+             within: Collection[str] | None = None) -> Plan:  # fmt: skip
+        """Build the Safe tx for `request`; refuse on precheck findings (unless forced) or a failing simulation.
+
+        With `within`, a change whose Safe is not one of those is refused (Unauthorized) before its prechecks count.
+        """
         if not request.title.strip():
             raise InvalidInput("a proposal needs a title")
         if not request.actions:
@@ -166,6 +170,11 @@ class Planner:
         safes = {safe for _, safe in prepared}
         if len(safes) > 1:
             raise InvalidInput(f"the actions need different Safes ({', '.join(sorted(safes))}); split the proposal")
+        if within is not None and not {s.lower() for s in safes} <= {s.lower() for s in within}:
+            raise Unauthorized(
+                f"this change is for Safe {next(iter(safes))}, which is not among the Safes served here; "
+                "propose it where that Safe's signers meet"
+            )
         refusals = [f"{p.action.name}: {f.message}" for p, _ in prepared for f in p.findings
                     if f.severity is Severity.REFUSE]  # fmt: skip
         if refusals and not force:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +13,7 @@ from safe_eth.eth import EthereumClient
 
 from proposals.chain import LOG_CHUNK_BLOCKS, ChainReader
 from proposals.decode import Known
-from proposals.errors import Conflict, GovernanceError, InvalidInput
+from proposals.errors import Conflict, GovernanceError, InvalidInput, NotFound
 from proposals.execution import ExecutionResult, Executor
 from proposals.models import (
     OPEN_STATES,
@@ -42,6 +42,8 @@ from proposals.views import ProposalView, build_view
 log = logging.getLogger(__name__)
 SIGNABLE_STATES = frozenset({ProposalState.PENDING, ProposalState.APPROVED, ProposalState.FAILED})
 Listener = Callable[[int, str], None]
+# The Safes a caller may propose for (None: every Safe the service knows).
+Scope = Collection[str] | None
 
 
 def utc_now() -> datetime:
@@ -154,17 +156,43 @@ class GovernanceService:
         """Return proposals, newest first."""
         return self.store.list_proposals(states=states, limit=limit)
 
+    def get_within(self, proposal_id: int, safes: Collection[str]) -> Proposal:
+        """Return a proposal of one of `safes`; any other reads exactly like a missing id (NotFound)."""
+        proposal = self.store.get(proposal_id)
+        if proposal.safe.lower() not in {safe.lower() for safe in safes}:
+            # The same words as the store's, so a front end scoped to some Safes cannot tell the two apart.
+            raise NotFound(f"no proposal #{proposal_id}")
+        return proposal
+
+    def open_proposals_of(self, safes: Collection[ChecksumAddress], limit: int = 500) -> list[Proposal]:
+        """Return the open proposals of `safes`, newest first (at most `limit`)."""
+        found: dict[int, Proposal] = {}
+        for safe in safes:
+            found.update((p.id, p) for p in self.store.list_proposals(states=OPEN_STATES, safe=safe, limit=limit))
+        return sorted(found.values(), key=lambda p: p.id, reverse=True)[:limit]
+
     # -- proposing -----------------------------------------------------------------------
 
-    def plan(self, request: ChangeRequest, *, force: bool = False, nonce: int | None = None) -> Plan:
-        """Build and simulate without storing (a dry run)."""
-        return self.planner.plan(request, self.store.reserved_nonces, force=force, nonce=nonce)
+    def plan(
+        self, request: ChangeRequest, *, force: bool = False, nonce: int | None = None, within: Scope = None
+    ) -> Plan:
+        """Build and simulate without storing (a dry run); with `within`, only for one of those Safes."""
+        return self.planner.plan(request, self.store.reserved_nonces, force=force, nonce=nonce, within=within)
 
     def propose(
-        self, request: ChangeRequest, *, proposer: str, force: bool = False, nonce: int | None = None
+        self,
+        request: ChangeRequest,
+        *,
+        proposer: str,
+        force: bool = False,
+        nonce: int | None = None,
+        within: Scope = None,
     ) -> Proposal:
-        """Plan, simulate and store a proposal as pending; it holds its nonce until it ends."""
-        plan = self.plan(request, force=force, nonce=nonce)
+        """Plan, simulate and store a proposal as pending; it holds its nonce until it ends.
+
+        With `within`, a change whose Safe is not one of those is refused (Unauthorized) and nothing is stored.
+        """
+        plan = self.plan(request, force=force, nonce=nonce, within=within)
         proposal = self._store_plan(plan, request.title, request.description, proposer, ProposalKind.CHANGE)
         self.store.record(
             proposal.id,

@@ -7,7 +7,7 @@ from telegram import Update
 from bot.announcer import render_options
 from bot.callbacks import Button, Verb, decode
 from bot.context import GovContext
-from bot.handlers.common import actor_of, require_canceller
+from bot.handlers.common import actor_of, proposal_in_chat, require_canceller
 from bot.handlers.proposing import cancel
 from bot.handlers.signing import send_typed_data
 from bot.markup import plain
@@ -20,15 +20,14 @@ STALE = "This button is out of date; use the proposal's latest message or /statu
 
 async def _is_current_message(context: GovContext, button: Button, chat_id: int, message_id: int) -> bool:
     gov = context.gov
-    row = await gov.core.run(gov.bot_store.announcement, button.proposal_id)
-    if row is not None:
-        return (row.chat_id, row.message_id) == (chat_id, message_id)
-    # No row yet: the announcement was just sent and is being recorded; the press is for it.
     try:
-        await gov.core.run(gov.service.get, button.proposal_id)
+        # A proposal of another chat's Safe is answered like one that does not exist: stale.
+        await proposal_in_chat(gov, chat_id, button.proposal_id)
     except NotFound:
         return False
-    return True
+    row = await gov.core.run(gov.bot_store.announcement, button.proposal_id)
+    # No row yet: the announcement was just sent and is being recorded; the press is for it.
+    return row is None or (row.chat_id, row.message_id) == (chat_id, message_id)
 
 
 async def on_button(update: Update, context: GovContext) -> None:
@@ -52,13 +51,13 @@ async def on_button(update: Update, context: GovContext) -> None:
                                    summary=f"Proposal #{pid} in full.", reply_to=message_id)  # fmt: skip
         await gov.outbox.answer(query)
     elif button.verb is Verb.CANCEL:
-        proposal = await gov.core.run(gov.service.get, pid)
+        proposal = await proposal_in_chat(gov, chat_id, pid)
         require_canceller(context, actor_of(update), proposal)
         gov.announcer.ask_cancel_confirmation(pid)
         await gov.announcer.refresh(pid)
         await gov.outbox.answer(query, f"Cancel #{pid}? Confirm on the message.")
     elif button.verb is Verb.CANCEL_CONFIRMED:
-        result = await cancel(context, actor_of(update), pid)
+        result = await cancel(context, chat_id, actor_of(update), pid)
         gov.announcer.end_cancel_confirmation(pid)
         await gov.announcer.refresh(pid)
         await gov.outbox.answer(query, plain(result), alert=True)

@@ -1,11 +1,18 @@
-"""Small pieces every handler uses: who is asking, replying, role checks."""
+"""Small pieces every handler uses: who is asking, the chat's scope, replying, role checks.
+
+Scope: a chat sees and acts on the proposals of the Safes mapped to it (`[[safes]] telegram_chat_id`),
+and nothing else. Every handler that takes a proposal id resolves it with `proposal_in_chat`, so another
+chat's proposal reads exactly like an id that does not exist. A private chat is a chat like any other:
+it is served only if it is some Safe's chat (the gate refuses it otherwise), and then sees that Safe only.
+"""
 
 from __future__ import annotations
 
+from eth_typing import ChecksumAddress
 from telegram import Update
 
 from bot.actors import TelegramActor, display_name, parse_actor
-from bot.context import GovContext
+from bot.context import GovContext, Services
 from proposals.errors import InvalidInput, Unauthorized
 from proposals.models import Proposal
 
@@ -23,6 +30,16 @@ def chat_id_of(update: Update) -> int:
     if update.effective_chat is None:
         raise InvalidInput("this update has no chat")
     return update.effective_chat.id
+
+
+def safes_here(gov: Services, chat_id: int) -> tuple[ChecksumAddress, ...]:
+    """Return the Safes whose signers meet in `chat_id`: all that chat may see or act on."""
+    return gov.settings.safes_in(chat_id)
+
+
+async def proposal_in_chat(gov: Services, chat_id: int, proposal_id: int) -> Proposal:
+    """Return the proposal if its Safe meets in `chat_id`; another chat's reads as missing (NotFound)."""
+    return await gov.core.run(gov.service.get_within, proposal_id, safes_here(gov, chat_id))
 
 
 async def reply(update: Update, context: GovContext, text: str) -> None:

@@ -1,4 +1,9 @@
-"""The first handler every update meets: only the signers' chats are served."""
+"""The first handler every update meets: only the signers' chats are served.
+
+A chat is served when some Safe names it (`[[safes]] telegram_chat_id`); a private chat with the bot is no
+exception, so a direct message is refused unless a Safe is mapped to that user's chat. What a served chat
+may see is narrowed further to its own Safes (bot.handlers.common.proposal_in_chat).
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,15 @@ from bot.actors import TelegramActor
 from bot.commands import ProposalArgs, parse_args
 from bot.context import GovContext
 from bot.grammar import parse_propose_command
-from bot.handlers.common import actor_of, chat_id_of, reply, require_canceller, require_proposer
+from bot.handlers.common import (
+    actor_of,
+    chat_id_of,
+    proposal_in_chat,
+    reply,
+    require_canceller,
+    require_proposer,
+    safes_here,
+)
 from bot.markup import esc
 from proposals.errors import InvalidInput
 from proposals.planning import ChangeRequest
@@ -22,9 +30,10 @@ async def _file(
     update: Update, context: GovContext, actor: TelegramActor, request: ChangeRequest, *, force: bool = False
 ) -> None:
     gov = context.gov
-    proposal = await gov.core.write(gov.service.propose, request, proposer=str(actor), force=force)
-    where = "below" if gov.settings.chat_for(proposal.safe) == chat_id_of(update) else "in the Safe's chat"
-    await reply(update, context, f"Filed as proposal #{proposal.id} (nonce {proposal.nonce}); announced {where}.")
+    # Only a change of one of this chat's Safes: its announcement, signatures and cancel all live here.
+    within = safes_here(gov, chat_id_of(update))
+    proposal = await gov.core.write(gov.service.propose, request, proposer=str(actor), force=force, within=within)
+    await reply(update, context, f"Filed as proposal #{proposal.id} (nonce {proposal.nonce}); announced below.")
 
 
 async def on_propose(update: Update, context: GovContext) -> None:
@@ -78,10 +87,10 @@ def cancel_message(result: CancelResult) -> str:
     )
 
 
-async def cancel(context: GovContext, actor: TelegramActor, proposal_id: int) -> str:
-    """Check the caller may cancel, then cancel; return what happened, as HTML."""
+async def cancel(context: GovContext, chat_id: int, actor: TelegramActor, proposal_id: int) -> str:
+    """Check the proposal is this chat's and the caller may cancel it, then cancel; return what happened, as HTML."""
     gov = context.gov
-    proposal = await gov.core.run(gov.service.get, proposal_id)
+    proposal = await proposal_in_chat(gov, chat_id, proposal_id)
     require_canceller(context, actor, proposal)
     result = await gov.core.write(gov.service.cancel, proposal_id, actor=str(actor))
     return esc(cancel_message(result))
@@ -90,4 +99,4 @@ async def cancel(context: GovContext, actor: TelegramActor, proposal_id: int) ->
 async def on_cancel(update: Update, context: GovContext) -> None:
     """Withdraw a proposal, or propose its on-chain rejection if owners already signed."""
     args = parse_args(ProposalArgs, "cancel", context.args or ())
-    await reply(update, context, await cancel(context, actor_of(update), args.proposal_id))
+    await reply(update, context, await cancel(context, chat_id_of(update), actor_of(update), args.proposal_id))

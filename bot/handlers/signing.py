@@ -9,7 +9,7 @@ from telegram import Update
 from bot.actors import TelegramActor
 from bot.commands import ProposalArgs, SignArgs, parse_args
 from bot.context import GovContext, Services
-from bot.handlers.common import actor_of, chat_id_of, reply
+from bot.handlers.common import actor_of, chat_id_of, proposal_in_chat, reply
 from bot.markup import code, esc
 from proposals.catalogue import parse_address
 from proposals.service import SignResult
@@ -22,9 +22,9 @@ def typed_data_filename(proposal_id: int) -> str:
 
 
 async def send_typed_data(gov: Services, chat_id: int, proposal_id: int, reply_to: int | None) -> None:
-    """Send the EIP-712 typed data as a JSON file, ready for `cast wallet sign --data --from-file`."""
+    """Send the EIP-712 typed data of a proposal of this chat, ready for `cast wallet sign --data --from-file`."""
+    proposal = await proposal_in_chat(gov, chat_id, proposal_id)
     typed = await gov.core.run(gov.service.typed_data, proposal_id)
-    proposal = await gov.core.run(gov.service.get, proposal_id)
     name = typed_data_filename(proposal_id)
     caption = (
         f"EIP-712 typed data of proposal #{proposal_id} (safeTxHash {code('0x' + proposal.safe_tx_hash.hex())}).\n"
@@ -56,10 +56,11 @@ def sign_message(result: SignResult) -> str:
     return text
 
 
-async def add_signature(gov: Services, actor: TelegramActor, args: SignArgs) -> SignResult:
-    """Verify and store the signature (the core executes at quorum)."""
+async def add_signature(gov: Services, chat_id: int, actor: TelegramActor, args: SignArgs) -> SignResult:
+    """Verify and store the signature on a proposal of this chat (the core executes at quorum)."""
     signature = parse_signature_hex(args.signature)
     owner = parse_address(args.owner, "owner") if args.owner else None
+    await proposal_in_chat(gov, chat_id, args.proposal_id)
     return await gov.core.write(
         gov.service.add_signature, args.proposal_id, signature, source=actor.source, actor=str(actor),
         claimed_owner=owner,
@@ -69,5 +70,5 @@ async def add_signature(gov: Services, actor: TelegramActor, args: SignArgs) -> 
 async def on_sign(update: Update, context: GovContext) -> None:
     """Add an owner's signature: /sign <id> 0x<signature> [owner]."""
     args = parse_args(SignArgs, "sign", context.args or ())
-    result = await add_signature(context.gov, actor_of(update), args)
+    result = await add_signature(context.gov, chat_id_of(update), actor_of(update), args)
     await reply(update, context, sign_message(result))

@@ -9,20 +9,13 @@ from tests.helpers.bot import (
     PROPOSER,
     STRANGER,
     announcement,
+    answer_of,
     document_json,
     propose_image,
     replies_to,
     running_bot,
 )
 from tests.helpers.fake_telegram import FakeTelegram
-
-
-def answer_of(telegram: FakeTelegram, query_id: str) -> dict[str, str] | None:
-    """Return the parameters of the bot's answer to a callback query, once given."""
-    for call in telegram.calls("answerCallbackQuery"):
-        if call.params.get("callback_query_id") == query_id and call.status == 200:
-            return {k: str(v) for k, v in call.params.items()}
-    return None
 
 
 async def tap(telegram: FakeTelegram, user, message_id: int, label_or_data: str, *, raw: bool = False):

@@ -78,7 +78,7 @@ def test_bot_rows_round_trip(db_url):
             "executed",
         )
         store.save_announcement(7, -100, 43, "d2")  # the message was lost and announced again
-        assert store.announcement(7).message_id == 43 and store.announced_ids([7, 8]) == {7}  # type: ignore[union-attr]
+        assert store.announcement(7).message_id == 43 and store.announcement_chats([7, 8]) == {7: -100}  # type: ignore[union-attr]
         store.save_link(OWNER, 5, "first")
         store.save_link(Web3.to_checksum_address(OWNER.lower()), 6, "second")
         assert [(link.user_id, link.name) for link in store.links().values()] == [(6, "second")]

@@ -23,8 +23,10 @@ from proposals.service import GovernanceService
 from tests.helpers.config_file import write_config
 from tests.helpers.fake_telegram import ChatMessage, FakeTelegram, FakeUser
 from tests.helpers.governance import Governance
+from tests.helpers.safes import AppSafe
 
 CHAT = -1001000000001
+CHAT_B = -1001000000002  # the second Safe's signers (tests with two Safes in two chats)
 OTHER_CHAT = -1001000000999
 PROPOSER = FakeUser(1001, "Paula", "paula")
 ADMIN = FakeUser(1002, "Adam")
@@ -64,9 +66,21 @@ async def running_bot(
         yield runtime
 
 
-def announcement(telegram: FakeTelegram, proposal_id: int) -> ChatMessage | None:
-    """Return the announcement of proposal `proposal_id` in CHAT, if sent."""
-    for message in telegram.bot_messages(CHAT):
+@asynccontextmanager
+async def running_two_chats(
+    gov: Governance, telegram: FakeTelegram, other: AppSafe, **overrides: Any
+) -> AsyncIterator[BotRuntime]:
+    """Run the bot with gov's Safe in CHAT and `other` in CHAT_B (one service knowing both)."""
+    chats = overrides.pop("chats", {gov.safe: CHAT, other.address: CHAT_B})
+    names = {gov.safe: "test safe", other.address: "app safe"}
+    service = gov.service(extra_safes=[other.address])
+    async with running_bot(gov, telegram, service, chats=chats, safe_names=names, **overrides) as runtime:
+        yield runtime
+
+
+def announcement(telegram: FakeTelegram, proposal_id: int, chat: int = CHAT) -> ChatMessage | None:
+    """Return the announcement of proposal `proposal_id` in `chat`, if sent."""
+    for message in telegram.bot_messages(chat):
         if f"#{proposal_id}</b>:" in message.text and "Proposal" in message.text.split("\n", 1)[0]:
             return message
     return None
@@ -121,6 +135,23 @@ async def propose_image(runtime: BotRuntime, n: int, *, by: FakeUser = PROPOSER,
     request = ChangeRequest(f"Allow image {n}", (action,), description)
     actor = str(TelegramActor(by.id, by.first_name))
     return await runtime.core.write(runtime.service.propose, request, proposer=actor)
+
+
+async def propose_hash(runtime: BotRuntime, other: AppSafe, n: int, *, by: FakeUser = PROPOSER) -> Proposal:
+    """File `app-add-hash image(n)` on `other`'s app through the running bot's service (`other` signs it)."""
+    action = RequestedAction(get_action("app-add-hash"), {"composeHash": image(n)}, other.app)
+    actor = str(TelegramActor(by.id, by.first_name))
+    return await runtime.core.write(
+        runtime.service.propose, ChangeRequest(f"Allow hash {n}", (action,)), proposer=actor
+    )
+
+
+def answer_of(telegram: FakeTelegram, query_id: str) -> dict[str, str] | None:
+    """Return the parameters of the bot's answer to a callback query, once given."""
+    for call in telegram.calls("answerCallbackQuery"):
+        if call.params.get("callback_query_id") == query_id and call.status == 200:
+            return {k: str(v) for k, v in call.params.items()}
+    return None
 
 
 def warnings_to(telegram: FakeTelegram, message_id: int) -> list[str]:

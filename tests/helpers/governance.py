@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -66,12 +66,19 @@ class Governance:
         return ServiceSettings(multi_send=self.infra.multi_send_call_only,
                                simulate_accessor=self.infra.simulate_tx_accessor)  # fmt: skip
 
-    def service(self, *, with_executor: bool = True, store: SqlStore | None = None) -> GovernanceService:
-        """Build a new service instance (as a restarted process would)."""
+    def service(
+        self,
+        *,
+        with_executor: bool = True,
+        store: SqlStore | None = None,
+        extra_safes: Sequence[ChecksumAddress] = (),
+    ) -> GovernanceService:
+        """Build a new service instance (as a restarted process would), knowing `extra_safes` too."""
         executor = None
         if with_executor and self.executor_account is not None:
             executor = Executor(TransactionSender(self.w3, self.executor_account), self.client)
-        return GovernanceService(client=self.client, store=store or open_store(self.db_url), safes=[self.safe],
+        return GovernanceService(client=self.client, store=store or open_store(self.db_url),
+                                 safes=[self.safe, *extra_safes],
                                  kms=self.kms_address, settings=self.settings(), executor=executor,
                                  clock=self.clock)  # fmt: skip
 

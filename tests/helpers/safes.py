@@ -1,4 +1,4 @@
-"""Safe helpers for tests: a Safe that owns something, and running a call through it."""
+"""Safe helpers for tests: a Safe that owns something, another governed Safe, and running a call through one."""
 
 from __future__ import annotations
 
@@ -10,6 +10,12 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from safe_eth.eth import EthereumClient
 from safe_eth.safe import Safe
+
+from contracts import AppSettings, TransactionSender, deploy_app
+from dstack_gov.safe_infra import create_safe
+from proposals.catalogue import get_action
+from tests.helpers.chain import dev_account
+from tests.helpers.governance import Governance
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,24 @@ def safe_execute_with(
     # With safeTxGas = 0 a failing inner call reverts the whole Safe transaction (GS013).
     assert receipt["status"] == 1, "the Safe transaction reverted"
     return receipt
+
+
+@dataclass(frozen=True)
+class AppSafe:
+    """Another governed Safe (its own owners) and the app it owns, registered on the governed KMS."""
+
+    address: ChecksumAddress
+    owners: tuple[LocalAccount, ...]
+    threshold: int
+    app: ChecksumAddress
+
+
+def add_app_safe(gov: Governance, owner_indexes: Sequence[int] = (4, 5, 6), threshold: int = 2) -> AppSafe:
+    """Deploy a Safe of dev accounts `owner_indexes` owning a new app registered on gov's KMS."""
+    deployer = dev_account(0)
+    owners = tuple(dev_account(i) for i in owner_indexes)
+    safe = create_safe(gov.client, deployer, gov.infra, [o.address for o in owners], threshold)
+    sender = TransactionSender(gov.w3, deployer)
+    app = deploy_app(sender, gov.app_implementation, AppSettings(owner=safe)).proxy
+    sender.send(gov.kms_address, get_action("kms-register-app").encode({"appId": app}))
+    return AppSafe(safe, owners, threshold, app)
