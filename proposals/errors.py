@@ -80,12 +80,12 @@ class Unavailable(GovernanceError):
     """A dependency (the RPC node, the database) cannot be reached or answers wrongly."""
 
     http_status = 503
+    kind = "unavailable"
 
     def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         # Seconds after which trying again may work (a busy database), for HTTP's Retry-After.
         self.retry_after = retry_after
-    kind = "unavailable"
 
 
 # Safe contract revert codes (safe-smart-account docs/error_codes.md), in words.

@@ -31,6 +31,8 @@ TERMINAL_STATES = frozenset(
 )
 # States that still hold their nonce (a failed proposal whose nonce was not used can be retried).
 OPEN_STATES = frozenset({ProposalState.PENDING, ProposalState.APPROVED, ProposalState.EXECUTING, ProposalState.FAILED})
+# Proposal ids and nonces are signed 64-bit integers in the database (SQLite INTEGER, PostgreSQL BIGINT).
+MAX_ID = 2**63 - 1
 
 ALLOWED_TRANSITIONS: Mapping[ProposalState, frozenset[ProposalState]] = {
     ProposalState.DRAFT: frozenset({ProposalState.PENDING, ProposalState.CANCELLED}),

@@ -11,7 +11,7 @@ from eth_typing import ChecksumAddress
 from proposals.catalogue import Action, Finding, Group, Severity, StateChange, get_action, parse_address, render_value
 from proposals.chain import ChainReader
 from proposals.errors import ChainError, Conflict, InvalidInput, Unauthorized
-from proposals.models import ActionCall, SafeTxData
+from proposals.models import MAX_ID, ActionCall, SafeTxData
 from proposals.safe_tx import (
     SafeState,
     SafeTxHashes,
@@ -24,6 +24,9 @@ from proposals.safe_tx import (
 )
 
 MAX_ACTIONS = 50  # a batch this size is already hard for signers to review
+# How far ahead of the Safe's nonce a proposer may pick one without forcing it: a Safe executes its
+# nonces in order, so a proposal 100 ahead waits for 100 other transactions first.
+NONCE_WINDOW = 100
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,20 @@ def action_from_call(call: ActionCall) -> tuple[Action, dict[str, Any]]:
     return action, action.parse(dict(call.values))
 
 
+def check_nonce(nonce: int, safe_nonce: int, *, window: int, force: bool) -> None:
+    """Refuse a nonce already used, beyond what the store keeps, or over `window` ahead unless forced."""
+    if nonce < safe_nonce:
+        raise InvalidInput(f"nonce {nonce} is already used (the Safe is at nonce {safe_nonce})")
+    if nonce > MAX_ID:
+        # A Safe's nonce grows by one per transaction: it never gets there, so no force helps.
+        raise InvalidInput(f"nonce {nonce} can never execute (the Safe is at nonce {safe_nonce})")
+    if nonce - safe_nonce > window and not force:
+        raise InvalidInput(
+            f"nonce {nonce} is {nonce - safe_nonce} ahead of the Safe (at nonce {safe_nonce}); it executes only "
+            f"after that many other transactions (at most {window} ahead unless forced)"
+        )
+
+
 def next_free_nonce(chain_nonce: int, reserved: set[int]) -> int:
     """Return the smallest nonce >= the Safe's that no open proposal holds."""
     nonce = chain_nonce
@@ -100,8 +117,10 @@ class Planner:
         known_safes: Sequence[ChecksumAddress],
         multi_send: ChecksumAddress,
         simulate_accessor: ChecksumAddress,
+        nonce_window: int = NONCE_WINDOW,
     ) -> None:
         self.reader = reader
+        self.nonce_window = nonce_window
         self.known_safes = tuple(known_safes)
         self.multi_send = multi_send
         self.simulate_accessor = simulate_accessor
@@ -181,8 +200,7 @@ class Planner:
             raise Conflict(f"{refusals[0]} (force it to propose anyway)")
         state = read_safe_state(self.reader.w3, safes.pop())
         chosen = nonce if nonce is not None else next_free_nonce(state.nonce, reserved_nonces(state.address))
-        if chosen < state.nonce:
-            raise InvalidInput(f"nonce {chosen} is already used (the Safe is at nonce {state.nonce})")
+        check_nonce(chosen, state.nonce, window=self.nonce_window, force=force or nonce is None)
         actions = tuple(p for p, _ in prepared)
         to, data, operation = batch_call([(a.target, a.calldata) for a in actions], self.multi_send)
         tx = new_safe_tx_data(state, to, data, operation, chosen)

@@ -24,7 +24,7 @@ from proposals.models import (
     ProposalKind,
     ProposalState,
 )
-from proposals.planning import ChangeRequest, Plan, Planner
+from proposals.planning import NONCE_WINDOW, ChangeRequest, Plan, Planner
 from proposals.reconcile import Reconciler
 from proposals.safe_tx import (
     CANONICAL_MULTI_SEND_CALL_ONLY,
@@ -64,6 +64,8 @@ class ServiceSettings:
     log_chunk_blocks: int = LOG_CHUNK_BLOCKS
     # Where policy events start (the KMS deployment block): nothing before it is read.
     start_block: int = 0
+    # A proposer's chosen nonce may be at most this far ahead of the Safe's, unless forced.
+    nonce_window: int = NONCE_WINDOW
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class GovernanceService:
             known_safes=self.safes,
             multi_send=self.settings.multi_send,
             simulate_accessor=self.settings.simulate_accessor,
+            nonce_window=self.settings.nonce_window,
         )
         self.known = Known(kms, (self.settings.multi_send,))
         self._listeners: list[Listener] = []

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from proposals.service import GovernanceService
+from proposals.store.engine import lock_wait
 
 from .metrics import Metrics
+
+# Seconds an API write waits for another process's lock on a SQLite database before answering 503.
+# The write lock is held meanwhile, so the bot and other requests queue behind this wait: it is kept
+# short instead of the store's 30 s default. The lock itself is still awaited without a bound,
+# because the request ahead may be an execution waiting for its receipt: a legitimate, finite wait.
+API_LOCK_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,12 @@ class ApiContext:
     # that meets the threshold executes inside the request.
     writes: threading.Lock
     metrics: Metrics
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Take the write lock; inside, a database locked by another process fails fast (503, Retry-After)."""
+        with self.writes, lock_wait(API_LOCK_WAIT):
+            yield
 
 
 def api_context(request: Request) -> ApiContext:

@@ -37,7 +37,9 @@ def validation_message(exc: RequestValidationError) -> str:
 
 async def _on_governance_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GovernanceError)
-    return error_response(exc.http_status, exc.message)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return error_response(exc.http_status, exc.message, headers)
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:

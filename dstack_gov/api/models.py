@@ -23,7 +23,8 @@ class ProposeBody(_Body):
     description: str = Field(default="", max_length=20_000)
     actions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ACTIONS)
     force: bool = False
-    nonce: int | None = Field(default=None, ge=0)
+    # Any uint256 parses; the planner refuses one too far ahead of the Safe's nonce unless `force`.
+    nonce: int | None = Field(default=None, ge=0, le=2**256 - 1)
     proposer: str = Field(default="api", min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
 
     def proposal_file(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from proposals.catalogue import CATALOGUE, Action
+from proposals.models import MAX_ID
 from proposals.reconcile import Reconciler
 from proposals.store.audit_export import audit_entry_object, audit_to_csv
 
@@ -64,7 +65,7 @@ def on_catalogue() -> JSONResponse:
 @router.post("/api/reconcile", dependencies=WRITE, response_model=None)
 def on_reconcile(context: Context) -> JSONResponse:
     """Run one reconciliation pass against the chain and report what changed."""
-    with context.writes:
+    with context.writing():
         report = Reconciler(context.service).run()
     return JSONResponse(report.as_dict())
 
@@ -72,7 +73,7 @@ def on_reconcile(context: Context) -> JSONResponse:
 @router.get("/api/audit", dependencies=WRITE, response_model=None)
 def on_audit(
     context: Context,
-    proposal: Annotated[int | None, Query(ge=1)] = None,
+    proposal: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
     """Export the audit log (all of it, or one proposal's) as JSON or CSV."""

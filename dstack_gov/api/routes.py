@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
 from proposals.catalogue import parse_address
-from proposals.models import ProposalState
+from proposals.models import MAX_ID, ProposalState
 from proposals.proposal_file import load_proposal_text
 from proposals.signatures import SignatureRefused, parse_signature_hex
 from proposals.views import proposal_as_dict, view_as_dict
@@ -21,6 +21,8 @@ from .models import ProposeBody, SignatureBody
 router = APIRouter(prefix="/api/proposals", default_response_class=JSONResponse)
 WRITE = [Depends(require_token)]
 MAX_LIST = 500
+# Ids past the database's 64-bit range are refused here, not by the database driver.
+ProposalId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _view(context: ApiContext, proposal_id: int) -> dict[str, object]:
@@ -39,13 +41,13 @@ def on_list(
 
 
 @router.get("/{proposal_id}", response_model=None)
-def on_view(proposal_id: int, context: Context) -> JSONResponse:
+def on_view(proposal_id: ProposalId, context: Context) -> JSONResponse:
     """Show one proposal: decoded calls, signatures, missing owners, hashes."""
     return JSONResponse(_view(context, proposal_id))
 
 
 @router.get("/{proposal_id}/typed-data", response_model=None)
-def on_typed_data(proposal_id: int, context: Context) -> JSONResponse:
+def on_typed_data(proposal_id: ProposalId, context: Context) -> JSONResponse:
     """Return the EIP-712 typed data that owners sign."""
     return JSONResponse(context.service.typed_data(proposal_id))
 
@@ -54,18 +56,18 @@ def on_typed_data(proposal_id: int, context: Context) -> JSONResponse:
 def on_propose(body: ProposeBody, context: Context) -> JSONResponse:
     """Plan, simulate and store a proposal from a proposal file given as JSON."""
     request = load_proposal_text(json.dumps(body.proposal_file()), source="body")
-    with context.writes:
+    with context.writing():
         proposal = context.service.propose(request, proposer=body.proposer, force=body.force, nonce=body.nonce)
     return JSONResponse(_view(context, proposal.id), status_code=201)
 
 
 @router.post("/{proposal_id}/signatures", response_model=None)
-def on_signature(proposal_id: int, body: SignatureBody, context: Context) -> JSONResponse:
+def on_signature(proposal_id: ProposalId, body: SignatureBody, context: Context) -> JSONResponse:
     """Verify and store an owner's signature; the one that meets the threshold executes at once."""
     owner = parse_address(body.owner, "owner") if body.owner else None
     try:
         signature = parse_signature_hex(body.signature)
-        with context.writes:
+        with context.writing():
             result = context.service.add_signature(
                 proposal_id, signature, source="api", actor="api", claimed_owner=owner
             )
@@ -83,17 +85,17 @@ def on_signature(proposal_id: int, body: SignatureBody, context: Context) -> JSO
 
 
 @router.post("/{proposal_id}/execute", dependencies=WRITE, response_model=None)
-def on_execute(proposal_id: int, context: Context) -> JSONResponse:
+def on_execute(proposal_id: ProposalId, context: Context) -> JSONResponse:
     """Re-check everything against the chain and execute with the executor key."""
-    with context.writes:
+    with context.writing():
         context.service.execute(proposal_id, actor="api")
     return JSONResponse({"proposal": _view(context, proposal_id)})
 
 
 @router.post("/{proposal_id}/cancel", dependencies=WRITE, response_model=None)
-def on_cancel(proposal_id: int, context: Context) -> JSONResponse:
+def on_cancel(proposal_id: ProposalId, context: Context) -> JSONResponse:
     """Withdraw an unsigned proposal, or propose the rejection that cancels a signed one."""
-    with context.writes:
+    with context.writing():
         result = context.service.cancel(proposal_id, actor="api")
     rejection = None if result.rejection is None else _view(context, result.rejection.id)
     return JSONResponse({"proposal": _view(context, proposal_id), "rejection": rejection})

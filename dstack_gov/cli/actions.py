@@ -146,7 +146,7 @@ def action_command(action: Action, *, proposing: bool) -> click.Command:
     params: list[click.Parameter] = [
         *click_params(action),
         *target_options(action.group),
-        click.Option(["--force"], is_flag=True, help="Go ahead even if the precheck refuses."),
+        click.Option(["--force"], is_flag=True, help="Go ahead even if the precheck (or --nonce check) refuses."),
         click.Option(["--title"], help="Proposal title (Safe mode; default: the action in words)."),
         click.Option(["--description"], help="Proposal description (Safe mode)."),
         click.Option(["--nonce"], type=click.IntRange(0), help="Use this Safe nonce (Safe mode; default: next free)."),

@@ -16,7 +16,7 @@ from dstack_gov.cli.session import Session, chain_options, key_options
 from dstack_gov.wiring import Overrides, build_service
 from proposals.catalogue import parse_address
 from proposals.errors import ChainError, InvalidInput
-from proposals.models import ProposalState
+from proposals.models import MAX_ID, ProposalState
 from proposals.planning import ChangeRequest
 from proposals.proposal_file import load_proposal_text
 from proposals.reconcile import Reconciler
@@ -53,12 +53,13 @@ def file_proposal(session: Session, request: ChangeRequest, *, force: bool, nonc
 
 
 def _proposal_id(value: str) -> int:
+    shown = value if len(value) <= 40 else value[:40] + "…"
     try:
         number = int(value.lstrip("#"))
     except ValueError:
-        raise InvalidInput(f"not a proposal id: {value!r}") from None
-    if number <= 0:
-        raise InvalidInput(f"not a proposal id: {value!r}")
+        raise InvalidInput(f"not a proposal id: {shown!r}") from None
+    if not 0 < number <= MAX_ID:
+        raise InvalidInput(f"not a proposal id: {shown!r} (ids run from 1 to {MAX_ID})")
     return number
 
 
@@ -233,8 +234,8 @@ def proposal_from_file(path: Path) -> ChangeRequest:
 @click.group("propose", invoke_without_command=True)
 @click.option("--file", "proposal_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A YAML/JSON proposal file: title, description, actions.")  # fmt: skip
-@click.option("--force", is_flag=True, help="Propose even if a precheck refuses.")
-@click.option("--nonce", type=click.IntRange(0), help="Use this Safe nonce (default: next free).")
+@click.option("--force", is_flag=True, help="Propose even if a precheck refuses (or --nonce is far ahead).")
+@click.option("--nonce", type=click.IntRange(0), help="Use this Safe nonce (default: next free; 100+ ahead: --force).")
 @chain_options
 @click.pass_context
 def propose(ctx: click.Context, /, proposal_file: Path | None, force: bool, nonce: int | None, **options: Any) -> None:

@@ -30,6 +30,8 @@ CASES = [
     ("/sign 99 0x" + "00" * 65, "no proposal #99"),
     ("/status 99", "#99"),
     ("/status", "proposal id missing"),
+    ("/status 99999999999999999999999", "proposal id invalid"),  # past the database's 64-bit ids
+    ("/cancel 9223372036854775808", "proposal id invalid"),
     ("/typeddata 0", "proposal id invalid"),
     ("/link nope", "address: not an address"),
     ("/help no-such-action", "unknown action 'no-such-action'"),
