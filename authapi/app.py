@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 import httpx
 from pydantic import ValidationError
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from foundation.redaction import install_log_redaction
 
 from .batching import BatchingRpc
-from .body import read_json_body
+from .body import BODY_TIMEOUT_SECONDS, BodyTimeout, read_json_body
 from .cache import BlockCache
 from .jsonrpc import RpcError
 from .reader import KmsReader
@@ -36,15 +36,16 @@ log = logging.getLogger("authapi")
 JSON = "application/json"
 
 
-def _json(body: bytes, status: int = 200) -> Response:
-    return Response(body, status_code=status, media_type=JSON)
+def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
 
 
 class Webhook:
     """The three handlers, sharing one KMS reader."""
 
-    def __init__(self, reader: KmsReader) -> None:
+    def __init__(self, reader: KmsReader, *, body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
         self.reader = reader
+        self.body_timeout = body_timeout
 
     async def on_status(self, request: Request) -> Response:
         """Answer GET / with the KMS contract's status, or 500 when the chain cannot be read."""
@@ -68,10 +69,9 @@ class Webhook:
 
     async def _boot(self, request: Request, *, for_kms: bool) -> Response:
         what = "kms" if for_kms else "app"
-        body = await read_json_body(request)
-        if body is None:
-            log.info("bootAuth/%s: refused a request that is too large or not JSON", what)
-            return _json(INVALID_REQUEST_BODY, 400)
+        body = await self._body(request, what)
+        if isinstance(body, Response):
+            return body
         try:
             boot = BootAuthRequest.model_validate_json(body)
         except ValidationError as exc:
@@ -91,6 +91,23 @@ class Webhook:
                 what, boot.app_id.hex(), boot.instance_id.hex(), verdict.is_allowed, verdict.reason,
             )  # fmt: skip
         return _json(verdict_body(verdict))
+
+    async def _body(self, request: Request, what: str) -> bytes | Response:
+        """Return the request body, or the response that refuses it."""
+        try:
+            body = await read_json_body(request, within=self.body_timeout)
+        except BodyTimeout as exc:
+            log.info("bootAuth/%s: refused a slow client: %s", what, exc)
+            # Connection: close makes uvicorn drop the connection instead of waiting for the rest.
+            return _json(INVALID_REQUEST_BODY, 408, headers={"Connection": "close"})
+        except ClientDisconnect:
+            # Nobody is left to answer; one line, not an ASGI traceback.
+            log.info("bootAuth/%s: the client disconnected before sending its whole body", what)
+            return _json(INVALID_REQUEST_BODY, 400)
+        if body is None:
+            log.info("bootAuth/%s: refused a request that is too large or not JSON", what)
+            return _json(INVALID_REQUEST_BODY, 400)
+        return body
 
 
 def _debugging() -> bool:
@@ -112,7 +129,7 @@ def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | 
         timeout=settings.rpc_timeout,
         cache=BlockCache() if settings.block_cache else None,
     )
-    webhook = Webhook(reader)
+    webhook = Webhook(reader, body_timeout=settings.body_timeout)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ from functools import cache, lru_cache
 from typing import Any, cast
 
 from eth_abi.abi import decode
-from eth_abi.exceptions import DecodingError
+from eth_abi.exceptions import DecodingError, EncodingError
 from eth_abi.registry import registry
 from eth_utils.abi import collapse_if_tuple, function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
@@ -65,9 +65,16 @@ def _encoder(types: tuple[str, ...]) -> Callable[[tuple[object, ...]], bytes]:
 
 def _decode(name: str, types: tuple[str, ...], data: bytes) -> tuple[Any, ...]:
     try:
-        return tuple(decode(list(types), data))
-    except (DecodingError, ValueError, OverflowError) as exc:
+        values = tuple(decode(list(types), data))
+        canonical = _encoder(types)(values)
+    except (DecodingError, EncodingError, ValueError, OverflowError) as exc:
         raise RpcError(f"undecodable answer to {name}() ({type(exc).__name__})") from exc
+    # eth_abi reads what the types need and ignores the rest: trailing bytes, or offsets pointing at
+    # other bytes than a compiler would, could make a verdict out of an answer that is not one.
+    # Only the one encoding the contract itself produces is accepted.
+    if canonical != data:
+        raise RpcError(f"undecodable answer to {name}() (not its canonical ABI encoding)")
+    return values
 
 
 # Many answers are byte-identical (every allowed verdict, every gatewayAppId within a block), and

@@ -27,6 +27,8 @@ class Settings:
     block_cache: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
+    # A client that has not sent its whole body by then gets 408 and a closed connection.
+    body_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         try:
@@ -39,6 +41,8 @@ class Settings:
             raise ConfigError("the RPC URL must be an http:// or https:// URL")
         if not self.rpc_timeout > 0:
             raise ConfigError("the RPC timeout must be a positive number of seconds")
+        if not self.body_timeout > 0:
+            raise ConfigError("the body timeout must be a positive number of seconds")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port out of range: {self.port}")
 
@@ -74,6 +78,7 @@ def settings_from_config(config: Config, **overrides: Unpack[Overrides]) -> Sett
         block_cache=_pick(overrides.get("block_cache"), section.block_cache),
         host=_pick(overrides.get("host"), section.host),
         port=_pick(overrides.get("port"), section.port),
+        body_timeout=section.body_timeout,
     )
 
 

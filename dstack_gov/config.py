@@ -99,6 +99,7 @@ class AuthApiSection(_Section):
     port: int = Field(default=8000, ge=0, le=65535)
     rpc_timeout: float = Field(default=2.0, gt=0)
     block_cache: bool = False
+    body_timeout: float = Field(default=10.0, gt=0)
 
 
 class ApiSection(_Section):

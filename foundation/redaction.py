@@ -46,9 +46,11 @@ def url_secrets(url: str) -> tuple[str, ...]:
     except ValueError:
         return (url,)
     userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
-    found = {url, userinfo, parts.query, parts.fragment}
+    found = {userinfo, parts.query, parts.fragment}
     if parts.path not in ("", "/"):
         found.add(parts.path)
+    if any(found):  # a plain scheme://host:port stays readable in logs
+        found.add(url)
     if len(password) >= 4:  # shorter is no secret worth garbling every log line for
         found.add(password)
     found |= {unquote(s) for s in found}

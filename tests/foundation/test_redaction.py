@@ -61,4 +61,4 @@ def test_scrub_redacts_objects_and_tracebacks():
 def test_helpers_say_nothing_about_credentials():
     assert redact_url(URL) == "https://rpc.example:8545"
     assert all(any(s in part for part in url_secrets(URL)) for s in SECRETS)
-    assert url_secrets("http://127.0.0.1:8545") == ("http://127.0.0.1:8545",)
+    assert url_secrets("http://127.0.0.1:8545/") == ()
