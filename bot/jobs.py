@@ -32,7 +32,7 @@ from bot.render import reminder_text
 from bot.settings import BotSettings
 from bot.snapshot import Snapshot, load_snapshot
 from bot.store import BotStore
-from proposals.errors import GovernanceError, NotFound
+from proposals.errors import NotFound
 from proposals.models import OPEN_STATES, ProposalState
 from proposals.reconcile import Reconciler
 from proposals.service import GovernanceService
@@ -43,7 +43,6 @@ AUDIT_AT_CURSOR = "telegram:audit-at-ms"
 # Audit entries the bot writes itself; they never need the message refreshed.
 OWN_EVENTS = frozenset({"announced", "reminded"})
 CATCH_UP_MARGIN = timedelta(minutes=1)
-FAILED_EVENT = f"state:{ProposalState.EXECUTING.value}->{ProposalState.FAILED.value}"
 
 
 @dataclass
@@ -120,16 +119,14 @@ async def watch_chain() -> None:
 
 
 async def retry_executions() -> None:
-    """Execute again the failed proposals whose nonce is still free, a few times at most."""
+    """Settle executions left executing and retry failed ones that still can run (the core decides which)."""
     async with _job("retry-executions") as host:
         if host is None:
             return
-        service = host.core.service
-        for proposal_id in await host.core.run(retry_candidates, service, host.settings.retry_attempts):
-            try:
-                await host.core.write(service.execute, proposal_id, actor="scheduler:retry")
-            except GovernanceError as exc:
-                log.info("retrying proposal %s: %s", proposal_id, exc.message)
+        reconciler = Reconciler(host.core.service)
+        report = await host.core.write(reconciler.retry_executions, host.settings.retry_attempts)
+        for error in report.errors:
+            log.info("retrying executions: %s", error)
 
 
 async def remind(proposal_id: int) -> None:
@@ -172,16 +169,6 @@ def needs_reminder(snapshot: Snapshot) -> bool:
     """Return True while the proposal waits for signatures."""
     view = snapshot.view
     return view.proposal.state in (ProposalState.PENDING, ProposalState.FAILED) and view.valid_count < view.threshold
-
-
-def retry_candidates(service: GovernanceService, attempts: int) -> list[int]:
-    """Return failed proposals that have failed fewer than `attempts` times."""
-    candidates = []
-    for proposal in service.list_proposals([ProposalState.FAILED], limit=200):
-        failures = sum(1 for e in service.store.audit(proposal_id=proposal.id) if e.event == FAILED_EVENT)
-        if failures <= attempts:
-            candidates.append(proposal.id)
-    return candidates
 
 
 def changed_since_last_pass(service: GovernanceService) -> set[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,6 +19,9 @@ from .revert import decode_revert
 # Headroom over eth_estimateGas: estimates are exact for the simulated state, and
 # the state can move (another tx in the same block) before ours is mined.
 GAS_HEADROOM_NUM, GAS_HEADROOM_DEN = 6, 5
+
+# Called with (tx hash, raw signed tx, account nonce) after signing and before broadcasting.
+OnSigned = Callable[[HexBytes, bytes, int], None]
 
 
 class TransactionReverted(Exception):
@@ -109,8 +113,16 @@ class TransactionSender:
         except ContractLogicError as error:
             raise TransactionReverted(describe_call_error(error)) from error
 
-    def send(self, to: ChecksumAddress | None, data: bytes, value: int = 0, gas: int | None = None) -> Receipt:
-        """Simulate, then sign and send the transaction and wait for its receipt."""
+    def send(
+        self,
+        to: ChecksumAddress | None,
+        data: bytes,
+        value: int = 0,
+        gas: int | None = None,
+        *,
+        on_signed: OnSigned | None = None,
+    ) -> Receipt:
+        """Simulate, sign, send and wait for the receipt; `on_signed` sees each signed tx before it is sent."""
         self.simulate(to, data, value)
         tx: dict[str, Any] = {
             "from": self.account.address,
@@ -127,7 +139,7 @@ class TransactionSender:
             except ContractLogicError as error:
                 raise TransactionReverted(describe_call_error(error)) from error
         tx["gas"] = gas
-        receipt = self._broadcast_until_mined(tx)
+        receipt = self._broadcast_until_mined(tx, on_signed)
         if receipt.status != 1:
             raise TransactionReverted("transaction reverted on chain", tx_hash=receipt.tx_hash)
         return receipt
@@ -136,7 +148,11 @@ class TransactionSender:
         """Deploy a contract from its creation code (constructor arguments appended)."""
         return self.send(None, creation_code)
 
-    def _broadcast_until_mined(self, tx: dict[str, Any]) -> Receipt:
+    def broadcast(self, raw: bytes) -> HexBytes:
+        """Hand one signed transaction to the node and return its hash."""
+        return HexBytes(self.w3.eth.send_raw_transaction(raw))
+
+    def _broadcast_until_mined(self, tx: dict[str, Any], on_signed: OnSigned | None = None) -> Receipt:
         """Send `tx`; while no receipt arrives, replace it at the same nonce with bumped fees."""
         self.broadcasts = []
         fees = self.fees()
@@ -145,8 +161,10 @@ class TransactionSender:
                 fees = self._bumped(fees)
             tx.update(fees)
             signed = self.account.sign_transaction(tx)
+            if on_signed is not None:
+                on_signed(HexBytes(signed.hash), bytes(signed.raw_transaction), int(tx["nonce"]))
             try:
-                self.broadcasts.append(HexBytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)))
+                self.broadcasts.append(self.broadcast(bytes(signed.raw_transaction)))
             except Web3RPCError as error:
                 # An earlier broadcast was mined meanwhile: its receipt is what we wait for.
                 if "nonce too low" not in str(error).lower() or not self.broadcasts:

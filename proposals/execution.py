@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,10 +11,12 @@ from eth_typing import ChecksumAddress
 from eth_utils import event_signature_to_log_topic
 from hexbytes import HexBytes
 from safe_eth.eth import EthereumClient
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from contracts import Receipt, TransactionReverted, TransactionSender
-from proposals.errors import ChainError, humanize_revert, translate_chain_errors
-from proposals.models import SafeTxData
+from proposals.errors import ChainError, GovernanceError, humanize_revert, translate_chain_errors
+from proposals.models import SafeTxData, SignedExecution
 from proposals.safe_tx import to_safe_tx
 
 EXECUTION_SUCCESS_TOPIC = event_signature_to_log_topic("ExecutionSuccess(bytes32,uint256)")
@@ -31,6 +34,18 @@ class ExecutionResult:
     reason: str = ""
     nonce_used: bool = True
     broadcasts: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """A send whose outcome is not known yet: a signed transaction may be on its way or mined."""
+
+    reason: str
+    tx_hashes: tuple[bytes, ...]
+
+
+# Keeps each signed transaction (in the store) before it is broadcast; raising stops the send.
+Record = Callable[[SignedExecution], None]
 
 
 def logged_safe_tx_hash(log: Any) -> bytes:
@@ -53,6 +68,40 @@ def safe_outcome(receipt: Receipt, safe: ChecksumAddress, safe_tx_hash: bytes) -
         if topic == EXECUTION_FAILURE_TOPIC:
             return False
     return None
+
+
+def execution_result(
+    receipt: Receipt, safe: ChecksumAddress, safe_tx_hash: bytes, broadcasts: Sequence[bytes] = ()
+) -> ExecutionResult:
+    """Classify a mined execTransaction: reverted (nonce unused), ExecutionFailure (nonce used) or success."""
+    sent = tuple(bytes(h) for h in broadcasts)
+    mined = (bytes(receipt.tx_hash), receipt.block_number, receipt.gas_used)
+    if receipt.status != 1:
+        return ExecutionResult(False, *mined, "the execution transaction reverted on chain", False, sent)
+    if safe_outcome(receipt, safe, safe_tx_hash) is False:
+        # safeTxGas > 0 lets the Safe swallow a failing inner call: the nonce is used all the same.
+        return ExecutionResult(False, *mined, "the Safe reported ExecutionFailure (the inner call failed)", True, sent)
+    return ExecutionResult(True, *mined, broadcasts=sent)
+
+
+def find_receipt(w3: Web3, tx_hashes: Sequence[bytes]) -> Receipt | None:
+    """Return the receipt of whichever of `tx_hashes` was mined (fee bumps share a nonce: at most one is)."""
+    for tx_hash in reversed(tx_hashes):
+        try:
+            raw = w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            continue
+        if raw is not None:
+            return Receipt.from_web3(raw)
+    return None
+
+
+def known_to_node(w3: Web3, tx_hash: bytes) -> bool:
+    """Return True when the node has the transaction (pending or mined)."""
+    try:
+        return w3.eth.get_transaction(HexBytes(tx_hash)) is not None
+    except TransactionNotFound:
+        return False
 
 
 class Executor:
@@ -78,33 +127,60 @@ class Executor:
             except TransactionReverted as exc:
                 raise ChainError(f"execution would revert: {humanize_revert(exc.reason)}") from None
 
-    def execute(self, tx: SafeTxData, signatures: bytes, safe_tx_hash: bytes) -> ExecutionResult:
-        """Preflight, send and classify the outcome (a reverted tx leaves the Safe nonce unused)."""
-        with self._lock:
-            return self._execute(tx, signatures, safe_tx_hash)
+    def execute(
+        self, tx: SafeTxData, signatures: bytes, safe_tx_hash: bytes, record: Record | None = None
+    ) -> ExecutionResult | Unsettled:
+        """Preflight, sign (handing each signed tx to `record` first), send and classify the outcome.
 
-    def _execute(self, tx: SafeTxData, signatures: bytes, safe_tx_hash: bytes) -> ExecutionResult:
+        A send that fails after signing is looked up by its hash before it counts as failed: mined
+        gives its result, known to the node (or the node unreachable) gives Unsettled.
+        """
+        with self._lock:
+            return self._execute(tx, signatures, safe_tx_hash, record)
+
+    def _execute(
+        self, tx: SafeTxData, signatures: bytes, safe_tx_hash: bytes, record: Record | None
+    ) -> ExecutionResult | Unsettled:
         self.preflight(tx, signatures)
         call = bytes(HexBytes(to_safe_tx(tx, self.client, signatures).w3_tx._encode_transaction_data()))
+        signed: list[bytes] = []
+
+        def keep(tx_hash: HexBytes, raw: bytes, nonce: int) -> None:
+            if record is not None:
+                record(SignedExecution(bytes(tx_hash), raw, self.address, nonce))
+            signed.append(bytes(tx_hash))
+
+        try:
+            receipt = self._send(tx.safe, call, keep)
+        except GovernanceError as exc:
+            if not signed:
+                raise
+            return self._look_for_sent(tx.safe, safe_tx_hash, signed, exc)
+        return execution_result(receipt, tx.safe, safe_tx_hash, self.sender.broadcasts)
+
+    def _send(self, safe: ChecksumAddress, call: bytes, keep: Callable[[HexBytes, bytes, int], None]) -> Receipt:
         with translate_chain_errors("executing the Safe transaction"):
             try:
-                receipt = self.sender.send(tx.safe, call)
+                return self.sender.send(safe, call, on_signed=keep)
             except TransactionReverted as exc:
                 if exc.tx_hash is None:
                     raise ChainError(f"execution would revert: {humanize_revert(exc.reason)}") from None
-                raw = self.sender.w3.eth.get_transaction_receipt(exc.tx_hash)
-                mined = Receipt.from_web3(raw)
-                return ExecutionResult(
-                    False, bytes(mined.tx_hash), mined.block_number, mined.gas_used,
-                    "the execution transaction reverted on chain", nonce_used=False,
-                    broadcasts=tuple(bytes(h) for h in self.sender.broadcasts),
-                )  # fmt: skip
-        outcome = safe_outcome(receipt, tx.safe, safe_tx_hash)
-        broadcasts = tuple(bytes(h) for h in self.sender.broadcasts)
-        if outcome is False:
-            # safeTxGas > 0 lets the Safe swallow a failing inner call: the nonce is used all the same.
-            reason = "the Safe reported ExecutionFailure (the inner call failed)"
-            return ExecutionResult(False, bytes(receipt.tx_hash), receipt.block_number, receipt.gas_used,
-                                   reason, True, broadcasts)  # fmt: skip
-        return ExecutionResult(True, bytes(receipt.tx_hash), receipt.block_number, receipt.gas_used,
-                               broadcasts=broadcasts)  # fmt: skip
+                # Mined with status 0 (e.g. GS013): execution_result reads it as "nonce unused".
+                return Receipt.from_web3(self.sender.w3.eth.get_transaction_receipt(exc.tx_hash))
+
+    def _look_for_sent(
+        self, safe: ChecksumAddress, safe_tx_hash: bytes, signed: list[bytes], error: GovernanceError
+    ) -> ExecutionResult | Unsettled:
+        """The send failed after signing; the node may have taken it all the same (e.g. its reply was lost)."""
+        w3 = self.sender.w3
+        try:
+            with translate_chain_errors("looking for the sent execution"):
+                receipt = find_receipt(w3, signed)
+                if receipt is not None:
+                    return execution_result(receipt, safe, safe_tx_hash, signed)
+                sent = any(known_to_node(w3, tx_hash) for tx_hash in signed)
+        except GovernanceError:
+            sent = True  # the node cannot say: the transaction may be out there
+        if not sent:
+            raise error
+        return Unsettled(f"sent; outcome unknown: {error.message}", tuple(signed))

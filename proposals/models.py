@@ -139,6 +139,8 @@ class Proposal:
     execution_block: int | None = None
     execution_gas: int | None = None
     failure_reason: str | None = None
+    # A fresh token per executing claim: the signed transactions recorded under it belong to that attempt.
+    execution_claim: str | None = None
 
     @property
     def safe(self) -> ChecksumAddress:
@@ -185,5 +187,17 @@ class AuditEntry:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SignedExecution:
+    """An execTransaction the executor signed, recorded before it is broadcast (so a crash can be recovered)."""
+
+    tx_hash: bytes
+    raw: bytes
+    sender: ChecksumAddress
+    sender_nonce: int
+
+
 # Extra columns a transition may set alongside the state.
-TRANSITION_FIELDS = frozenset({"execution_tx_hash", "execution_block", "execution_gas", "failure_reason"})
+TRANSITION_FIELDS = frozenset(
+    {"execution_tx_hash", "execution_block", "execution_gas", "failure_reason", "execution_claim"}
+)

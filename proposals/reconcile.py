@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from proposals.models import (
     ProposalState,
     SignatureKind,
 )
+from proposals.recovery import Recovery
 from proposals.safe_tx import SafeState, read_safe_state, safe_tx_hashes
 from proposals.signatures import recheck
 
@@ -56,6 +58,8 @@ class ReconcileReport:
     executed: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+    rebroadcast: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,17 +75,27 @@ class Reconciler:
         self.store = service.store
         self.w3 = service.w3
         self.report = ReconcileReport()
+        self.recovery = Recovery(service, self.report, self._nonce_used)
 
     def run(self) -> ReconcileReport:
         """Reconcile every Safe, then expire overdue proposals."""
+        self._each_safe(self.reconcile_safe)
+        self.report.expired = [p.id for p in self.service.expire()]
+        return self.report
+
+    def retry_executions(self, attempts: int | None = None) -> ReconcileReport:
+        """Settle executions left executing and retry failed ones that can run, without scanning events."""
+        tries = self.service.settings.retry_attempts if attempts is None else attempts
+        self._each_safe(lambda safe: self._settle_executions(read_safe_state(self.w3, safe), tries))
+        return self.report
+
+    def _each_safe(self, step: Callable[[ChecksumAddress], None]) -> None:
         for safe in self.service.safes:
             try:
-                self.reconcile_safe(safe)
+                step(safe)
             except Exception as exc:  # noqa: BLE001 - one Safe's failure must not stop the others
                 message = getattr(exc, "message", None) or type(exc).__name__
                 self.report.errors.append(f"{safe}: {message}")
-        self.report.expired = [p.id for p in self.service.expire()]
-        return self.report
 
     def reconcile_safe(self, safe: ChecksumAddress) -> None:
         """Apply the Safe's events since the last pass, then settle its open proposals."""
@@ -164,24 +178,26 @@ class Reconciler:
     # -- open proposals ------------------------------------------------------------------
 
     def _settle_open(self, state: SafeState) -> None:
-        now = self.service.clock()
         for proposal in self.store.list_proposals(safe=state.address, states=OPEN_STATES, limit=10_000):
+            if proposal.state is ProposalState.EXECUTING:
+                continue  # settled below, from its recorded transactions
             if proposal.nonce < state.nonce:
                 self._nonce_used(proposal)
                 continue
-            if proposal.state is ProposalState.EXECUTING:
-                if now - proposal.updated_at > self.service.settings.executing_timeout:
-                    self.store.transition(proposal.id, ProposalState.APPROVED, actor="reconcile",
-                                          expected=[ProposalState.EXECUTING],
-                                          detail={"reason": "no execution result; will retry"})  # fmt: skip
-                    self.report.retried.append(proposal.id)
-                continue
             self._recheck_signatures(proposal, state)
+        self._settle_executions(state, self.service.settings.retry_attempts)
+
+    def _settle_executions(self, state: SafeState, attempts: int) -> None:
+        """Settle executing claims, execute what is approved at the Safe's nonce, retry what failed there."""
+        executing = [ProposalState.EXECUTING]
+        for proposal in self.store.list_proposals(safe=state.address, states=executing, limit=10_000):
+            self.recovery.settle_executing(proposal, state)
         for proposal in self.store.list_proposals(safe=state.address, states=[ProposalState.APPROVED], limit=100):
             if proposal.nonce == state.nonce and self.service.executor is not None:
                 _, error = self.service.after_signature(proposal.id, state)
                 if error is None and self.store.get(proposal.id).state is ProposalState.EXECUTED:
                     self.report.executed.append(proposal.id)
+        self.recovery.retry_failed(state, attempts)
 
     def _nonce_used(self, proposal: Proposal) -> None:
         """The Safe moved past this proposal's nonce without executing it."""

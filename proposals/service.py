@@ -12,6 +12,7 @@ from eth_typing import ChecksumAddress
 from safe_eth.eth import EthereumClient
 
 from proposals.chain import LOG_CHUNK_BLOCKS, ChainReader
+from proposals.claims import new_claim, run_claim
 from proposals.decode import Known
 from proposals.errors import Conflict, GovernanceError, InvalidInput, NotFound
 from proposals.execution import ExecutionResult, Executor
@@ -58,8 +59,8 @@ class ServiceSettings:
     multi_send: ChecksumAddress = CANONICAL_MULTI_SEND_CALL_ONLY
     simulate_accessor: ChecksumAddress = CANONICAL_SIMULATE_TX_ACCESSOR
     proposal_ttl: timedelta | None = timedelta(days=7)
-    # An EXECUTING proposal with no result after this long (a crash mid-send) is retried.
-    executing_timeout: timedelta = timedelta(minutes=10)
+    # Reconciliation executes a failed proposal again (nonce unused, quorum held) at most this many times.
+    retry_attempts: int = 3
     log_lookback_blocks: int = 50_000
     log_chunk_blocks: int = LOG_CHUNK_BLOCKS
     # Where policy events start (the KMS deployment block): nothing before it is read.
@@ -120,6 +121,8 @@ class GovernanceService:
         )
         self.known = Known(kms, (self.settings.multi_send,))
         self._listeners: list[Listener] = []
+        # Claims this process is sending right now: recovery leaves them alone.
+        self.in_flight_claims: set[str] = set()
 
     # -- notifications -------------------------------------------------------------------
 
@@ -290,6 +293,8 @@ class GovernanceService:
             return valid, exc.message
         if done.state is ProposalState.FAILED:
             return valid, done.failure_reason or "the execution failed"
+        if done.state is ProposalState.EXECUTING:
+            return valid, done.failure_reason
         return valid, None
 
     # -- executing -----------------------------------------------------------------------
@@ -324,13 +329,9 @@ class GovernanceService:
         if proposal.state is ProposalState.PENDING:
             proposal = self._transition(proposal, ProposalState.APPROVED, "quorum", {"signatures": len(checked.valid)})
         # Compare-and-set: of several processes, exactly one claims the execution.
-        claimed = self._transition(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address})
-        try:
-            result = self.executor.execute(claimed.safe_tx, combine(checked.valid, hashes), hashes.safe_tx_hash)
-        except GovernanceError as exc:
-            return self._transition(claimed, ProposalState.FAILED, actor, {"nonceUsed": False},
-                                    failure_reason=self._inner_reason(claimed, exc.message))  # fmt: skip
-        return self.record_execution(claimed, result, actor)
+        claimed = self._transition(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address},
+                                   execution_claim=new_claim(), failure_reason=None)  # fmt: skip
+        return run_claim(self, claimed, combine(checked.valid, hashes), hashes.safe_tx_hash, actor)
 
     def _inner_reason(self, proposal: Proposal, reason: str) -> str:
         """Replace the Safe's generic GS013 with the inner call's own revert reason, when it can be had."""

@@ -14,6 +14,7 @@ from proposals.models import (
     NewSignature,
     Proposal,
     ProposalState,
+    SignedExecution,
     StoredSignature,
 )
 
@@ -75,6 +76,18 @@ class Store(Protocol):
         so two replicas can never both claim the same execution.
         Audit event: `state:<old>-><new>` with `detail` and the fields.
         """
+
+    def record_signed_execution(self, proposal_id: int, claim: str, signed: SignedExecution, *, actor: str) -> None:
+        """Keep a signed execution tx before it is sent (audit `execution-signed`); Conflict if the claim is gone."""
+
+    def signed_executions(self, proposal_id: int) -> list[SignedExecution]:
+        """Return the transactions signed under the proposal's current claim, oldest first."""
+
+    def release_unsent(self, proposal_id: int, claim: str | None, *, actor: str, reason: str) -> Proposal | None:
+        """Move an executing proposal whose claim signed nothing back to approved; None if it did or moved on."""
+
+    def note_execution(self, proposal_id: int, claim: str | None, *, actor: str, reason: str) -> Proposal | None:
+        """Show why an executing proposal waits (audit `execution-waiting`); None once the claim is gone."""
 
     def add_signature(self, new: NewSignature, *, actor: str) -> StoredSignature:
         """Store a verified signature (audit event `signature`); Conflict if that owner already signed."""

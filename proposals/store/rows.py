@@ -147,6 +147,7 @@ def to_proposal(row: ProposalRow) -> Proposal:
         execution_block=row.execution_block,
         execution_gas=row.execution_gas,
         failure_reason=row.failure_reason,
+        execution_claim=row.execution_claim,
     )
 
 

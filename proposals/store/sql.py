@@ -32,6 +32,7 @@ from proposals.models import (
 )
 
 from .engine import make_engine
+from .executions import ExecutionRecords
 from .rows import checksummed, jsonable, proposal_row, to_audit_entry, to_proposal, to_signature, tx_hash, utc
 from .schema import upgrade
 from .tables import AuditRow, CursorRow, ProposalRow, SignatureRow
@@ -47,7 +48,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlStore:
+class SqlStore(ExecutionRecords):
     """Proposals, signatures, the append-only audit log and cursors in one SQL database."""
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
@@ -334,6 +335,9 @@ def _transition_values(fields: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidInput(f"{name}: expected a non-negative integer")
     if values.get("failure_reason") is not None:
         values["failure_reason"] = str(values["failure_reason"])
+    if "execution_claim" in values:
+        # A new claim (or none) starts with nothing signed.
+        values["execution_signed_at"] = None
     return values
 
 

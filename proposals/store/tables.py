@@ -122,6 +122,10 @@ class ProposalRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     # The before -> after diff and warnings planned when it was filed (0003); NULL: nothing planned.
     planned: Mapped[Any | None] = mapped_column(JSON_DOCUMENT, nullable=True)
+    # The current executing claim (0004) and when a transaction was last signed under it: a claim with
+    # nothing signed was never sent, so recovery may release it at once.
+    execution_claim: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    execution_signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
         Index(None, "safe_tx_hash"),
@@ -178,3 +182,20 @@ class CursorRow(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExecutionTxRow(Base):
+    """A signed execTransaction, written before it is broadcast (0004); fee bumps add one row each."""
+
+    __tablename__ = "execution_txs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    claim: Mapped[str] = mapped_column(String(36))
+    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    raw_tx: Mapped[bytes] = mapped_column(LargeBinary)
+    sender: Mapped[str] = mapped_column(ADDRESS)
+    sender_nonce: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index(None, "proposal_id", "claim"), Index(None, "tx_hash"))

@@ -59,10 +59,14 @@ def test_the_signature_meeting_the_threshold_executes_at_once(gov_m_of_n: Govern
         *["signature"] * gov.threshold,
         "state:pending->approved",
         "state:approved->executing",
+        "execution-signed",
         "state:executing->executed",
     ]
     executed = events(gov, p.id)[-1]
     assert executed.actor == "auto" and executed.detail["nonceUsed"] is True
+    signed = events(gov, p.id)[-2].detail  # written before the broadcast
+    assert signed == {"txHash": "0x" + done.execution_tx_hash.hex(), "sender": sent["from"],
+                      "senderNonce": sent["nonce"]}  # fmt: skip
     assert executed.detail["broadcasts"] == ["0x" + done.execution_tx_hash.hex()]
 
 
@@ -110,7 +114,7 @@ def test_an_inner_call_that_reverts_at_execution_fails_without_using_the_nonce_a
 
     assert retried.state is ProposalState.EXECUTED and retried.failure_reason is None
     assert second.functions.owner().call() == gov.safe and safe_nonce(gov.w3, gov.safe) == 1
-    assert event_names(gov, p.id)[-2:] == ["state:failed->executing", "state:executing->executed"]
+    assert event_names(gov, p.id)[-3:] == ["state:failed->executing", "execution-signed", "state:executing->executed"]
 
 
 def test_a_failed_proposal_can_be_replaced_at_its_nonce(gov, kms_setup):

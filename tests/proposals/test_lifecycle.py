@@ -202,25 +202,23 @@ def test_a_crash_after_sending_is_recorded_as_executed_by_reconcile(gov):
     assert event_names(gov, p.id)[-1] == "state:executing->executed"
 
 
-def test_a_crash_before_sending_is_retried_after_the_executing_timeout(gov):
-    p = left_executing(gov)
+def test_a_claim_left_with_nothing_signed_is_released_by_the_next_reconcile_at_once(gov):
+    p = left_executing(gov)  # claimed without a token, as before migration 0004
+    frozen = gov.clock.now
 
-    early = Reconciler(gov.service()).run()
-    assert early.retried == [] and early.executed == []
-    assert gov.store.get(p.id).state is ProposalState.EXECUTING and safe_nonce(gov.w3, gov.safe) == 0
-
-    gov.clock.now += timedelta(minutes=11)
     report = Reconciler(gov.service()).run()
 
-    assert report.retried == [p.id] and report.executed == [p.id]
+    assert gov.clock.now == frozen  # no timeout had to pass
+    assert report.released == [p.id] and report.executed == [p.id]
     assert gov.store.get(p.id).state is ProposalState.EXECUTED and image_allowed(gov, 1)
     names = event_names(gov, p.id)
-    assert names[-4:] == [
+    assert names[-5:] == [
         "state:approved->executing",
         "state:executing->approved",
         "state:approved->executing",
+        "execution-signed",
         "state:executing->executed",
     ]
-    assert events(gov, p.id)[-3].detail == {"reason": "no execution result; will retry"}
+    assert events(gov, p.id)[-4].detail == {"reason": "the execution stopped before anything was sent"}
     sent = gov.w3.eth.get_transaction(HexBytes(gov.store.get(p.id).execution_tx_hash))
     assert sent["from"] == dev_account(EXECUTOR_INDEX).address
