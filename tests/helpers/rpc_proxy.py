@@ -1,54 +1,67 @@
-"""A loopback JSON-RPC proxy in front of anvil that can lose the node's reply to chosen methods.
+"""A loopback JSON-RPC proxy in front of anvil: it records the request targets and can stop answering.
 
-    with RpcProxy(anvil.url, drop_replies_to={"eth_sendRawTransaction"}) as proxy:
-        w3 = Web3(Web3.HTTPProvider(proxy.url))
+    with RpcProxy(anvil.url) as node:
+        client = connect(node.secret_url)   # credentials in the userinfo, the path and the query
+        node.silent.set()                   # from now on: accept connections, never answer
 
-A request for a dropped method is still forwarded (the node acts on it); then the client's connection
-is closed without an answer, as when a reply is lost on the way back.
+`targets` lists each request's path and query as received, so a test can check the keys did reach
+the node while asserting they never reach a log.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.request
-from collections.abc import Collection
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+import requests
+
+RPC_USER = "rpc-user-789"
+RPC_PASSWORD = "pa$$word-1"
+PATH_KEY = "pathkey-123"
+QUERY_KEY = "q-456"
+# Every form a secret may take in a log line (the password also percent-encoded, as in a URL).
+SECRETS = (RPC_PASSWORD, urllib.parse.quote(RPC_PASSWORD, safe=""), PATH_KEY, QUERY_KEY)
+
 
 class RpcProxy:
-    """Forward JSON-RPC POSTs to `upstream`; for methods in `drop_replies_to`, forward and then hang up."""
+    """Forward POSTs to `upstream` whatever their path; while `silent` is set, hold them unanswered."""
 
-    def __init__(self, upstream: str, *, drop_replies_to: Collection[str] = ()) -> None:
+    def __init__(self, upstream: str, *, silent: bool = False) -> None:
         self.upstream = upstream
-        self.drop_replies_to = set(drop_replies_to)
-        self.dropped: list[str] = []  # methods whose reply was dropped, in order
+        self.targets: list[str] = []
+        self.silent = threading.Event()
+        if silent:
+            self.silent.set()
+        self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        """Return the proxy's http:// URL."""
+        """Return the proxy's plain http:// URL."""
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def secret_url(self) -> str:
+        """Return the proxy's URL with credentials in the userinfo, a key in the path and one in the query."""
+        host, port = self._server.server_address[:2]
+        password = urllib.parse.quote(RPC_PASSWORD, safe="")
+        return f"http://{RPC_USER}:{password}@{host!s}:{port}/v2/{PATH_KEY}?apikey={QUERY_KEY}"
 
     def __enter__(self) -> RpcProxy:
         self._thread.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
-
-    def forward(self, body: bytes) -> bytes:
-        """Send one request body to the upstream node and return its reply."""
-        request = urllib.request.Request(self.upstream, data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return bytes(reply.read())
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -56,12 +69,13 @@ class RpcProxy:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                reply = proxy.forward(body)
-                dropped = _methods(body) & proxy.drop_replies_to
-                if dropped:
-                    proxy.dropped.extend(sorted(dropped))
+                proxy.targets.append(self.path)
+                if proxy.silent.is_set():
+                    proxy._closing.wait(timeout=60)  # a node that accepted the call and never answers
                     self.close_connection = True
-                    return  # no status line, no body: the client sees the connection closed
+                    return
+                headers = {"Content-Type": "application/json"}
+                reply = requests.post(proxy.upstream, data=body, headers=headers, timeout=30).content
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))
@@ -72,12 +86,3 @@ class RpcProxy:
                 pass
 
         return Handler
-
-
-def _methods(body: bytes) -> set[str]:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return set()
-    calls = parsed if isinstance(parsed, list) else [parsed]
-    return {str(call.get("method")) for call in calls if isinstance(call, dict)}
