@@ -13,6 +13,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from foundation.bounded import ParseError, check_json_depth
+from foundation.recursion import settle_recursion_limit
 from foundation.redaction import install_log_redaction
 
 from .batching import BatchingRpc
@@ -73,7 +75,11 @@ class Webhook:
         if isinstance(body, Response):
             return body
         try:
+            check_json_depth(body)  # the same bound as every JSON input, before any parser sees it
             boot = BootAuthRequest.model_validate_json(body)
+        except ParseError as exc:
+            log.info("bootAuth/%s: invalid request (%s)", what, exc.reason)
+            return _json(INVALID_REQUEST_BODY, 400)
         except ValidationError as exc:
             log.info("bootAuth/%s: invalid request (%s)", what, _first_error(exc))
             return _json(INVALID_REQUEST_BODY, 400)
@@ -155,4 +161,5 @@ def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | 
 
 def create_app_from_env() -> Starlette:
     """Build the app from the config file and environment (for `uvicorn --factory`)."""
+    settle_recursion_limit()  # this process's entry point: undo py_ecc's raised limit (foundation.recursion)
     return create_app(load_settings())

@@ -7,9 +7,13 @@ import re
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from foundation.bounded import ParseError, loads_json
+
 _DATA = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 _QUANTITY = re.compile(r"0x[0-9a-fA-F]{1,64}")
 _MAX_NODE_MESSAGE = 160
+# A node's answer is parsed within bounds like any outside input: a deep one must not reach json.loads.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 Call = tuple[str, list[Any]]
 
@@ -45,9 +49,9 @@ def _describe_error(error: object) -> str:
 def parse_entries(content: bytes, first_id: int, count: int) -> list[dict[str, Any]]:
     """Return the `count` answer entries in request order; raise RpcError unless ids match one to one."""
     try:
-        payload = json.loads(content)
-    except ValueError:
-        raise RpcError("RPC answer is not JSON") from None
+        payload = loads_json(content, max_bytes=MAX_ANSWER_BYTES)
+    except ParseError as exc:
+        raise RpcError(f"RPC answer refused: {exc.reason}") from None
     if isinstance(payload, dict) and "error" in payload:
         raise RpcError(f"RPC node rejected the batch: {_describe_error(payload['error'])}")
     if not isinstance(payload, list):

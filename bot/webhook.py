@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from urllib.parse import urlsplit
 
@@ -16,6 +15,7 @@ from starlette.types import ASGIApp
 from telegram import Update
 
 from bot.context import GovApplication
+from foundation.bounded import ParseError, loads_json
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -44,7 +44,11 @@ def webhook_routes(application: GovApplication, path: str, secret: str, inner: A
         if len(body) > MAX_UPDATE_BYTES:
             return Response(status_code=413)
         try:
-            update = Update.de_json(json.loads(body), application.bot)
+            # Bounded: json.loads recurses in C, and a deep body must not reach it (foundation.bounded).
+            update = Update.de_json(loads_json(body, max_bytes=MAX_UPDATE_BYTES), application.bot)
+        except ParseError as exc:
+            log.warning("ignored a webhook update: %s", exc.reason)
+            return Response(status_code=400)
         except (ValueError, TypeError, KeyError):
             log.warning("ignored a malformed webhook update")
             return Response(status_code=400)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -11,9 +10,11 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from foundation.bounded import ParseError, loads_json
 from proposals.errors import InvalidInput
 
 DEFAULT_KEY_ENV = "DSTACK_GOV_PRIVATE_KEY"
+MAX_KEYSTORE_BYTES = 64 * 1024  # a V3 keystore is under 1 KiB
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,9 @@ def _from_keystore(
     prompt_password: Callable[[str], str] | None,
 ) -> LocalAccount:
     try:
-        keystore = json.loads(_read(path, "keystore"))
-    except json.JSONDecodeError:
-        raise InvalidInput(f"keystore {path}: not a JSON keystore") from None
+        keystore = loads_json(_read(path, "keystore"), max_bytes=MAX_KEYSTORE_BYTES)
+    except ParseError as exc:
+        raise InvalidInput(f"keystore {path}: not a JSON keystore ({exc.reason})") from None
     if password_file is not None:
         password = _read(password_file, "password file").rstrip("\n")
     elif environ.get("DSTACK_GOV_KEYSTORE_PASSWORD") is not None:

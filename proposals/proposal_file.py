@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from foundation.bounded import ParseError, load_yaml, loads_json
 from proposals.catalogue import get_action
 from proposals.errors import InvalidInput
 from proposals.planning import MAX_ACTIONS, ChangeRequest, RequestedAction
 
 MAX_FILE_BYTES = 256 * 1024
+# A real proposal file nests about five levels (actions, one action, a list parameter, its items).
+MAX_FILE_DEPTH = 32
 
 
 class _StringScalarLoader(yaml.SafeLoader):
@@ -45,15 +47,25 @@ class ProposalFile(BaseModel):
         return actions
 
 
+def _printable(text: str) -> str:
+    """Escape control characters, so a key like "a\\nb" cannot break a one-line refusal."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def load_proposal_text(text: str, *, source: str = "proposal file") -> ChangeRequest:
-    """Parse YAML or JSON text into a change request; errors name the file and the field."""
-    if len(text.encode()) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{source}: larger than {MAX_FILE_BYTES // 1024} KiB")
+    """Parse YAML or JSON text into a change request; errors name the file and the field.
+
+    The text is parsed within size, nesting and alias-expansion bounds (foundation.bounded), so a hostile
+    file costs a fraction of a second and is refused in one line.
+    """
+    bounds: dict[str, Any] = {"max_bytes": MAX_FILE_BYTES, "max_depth": MAX_FILE_DEPTH}
     try:
-        raw = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=_StringScalarLoader)  # noqa: S506 - a SafeLoader subclass
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        first_line = str(exc).splitlines()[0]
-        raise InvalidInput(f"{source}: not valid YAML or JSON ({first_line})") from None
+        if text.lstrip().startswith("{"):
+            raw = loads_json(text, **bounds)
+        else:
+            raw = load_yaml(text, loader=_StringScalarLoader, **bounds)
+    except ParseError as exc:
+        raise InvalidInput(f"{source}: {exc.reason}") from None
     if not isinstance(raw, dict):
         raise InvalidInput(f"{source}: expected a mapping with title, description and actions")
     try:
@@ -61,7 +73,7 @@ def load_proposal_text(text: str, *, source: str = "proposal file") -> ChangeReq
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "file"
-        raise InvalidInput(f"{source}: {where}: {first['msg']}") from None
+        raise InvalidInput(f"{source}: {_printable(where)[:100]}: {first['msg']}") from None
     requested = []
     for index, entry in enumerate(parsed.actions, start=1):
         values = dict(entry)

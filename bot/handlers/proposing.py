@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 
 from bot.actors import TelegramActor
@@ -24,6 +26,7 @@ from proposals.proposal_file import MAX_FILE_BYTES, load_proposal_text
 from proposals.service import CancelResult
 
 PROPOSAL_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+PARSE_TIMEOUT = 10.0
 
 
 async def _file(
@@ -62,17 +65,30 @@ async def on_proposal_file(update: Update, context: GovContext) -> None:
     require_proposer(context, actor)
     document = update.effective_message.document  # type: ignore[union-attr]
     assert document is not None
-    name = document.file_name or "proposal file"
+    name = " ".join((document.file_name or "").split())[:100] or "proposal file"  # shown in a one-line reply
     if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
         raise InvalidInput(f"{name}: larger than {MAX_FILE_BYTES // 1024} KiB")
     telegram_file = await context.gov.outbox.call("getFile", document.get_file)
     data = await context.gov.outbox.call("download", telegram_file.download_as_bytearray)
+    # Parsed in the core's pool, not on the event loop: the bounds keep a hostile file cheap, and the
+    # time bound answers the chat even if some input were still slow (a thread cannot be stopped).
+    parsing = context.gov.core.run(read_proposal_document, bytes(data), name)
     try:
-        text = bytes(data).decode("utf-8")
+        request = await asyncio.wait_for(parsing, PARSE_TIMEOUT)
+    except TimeoutError:
+        raise InvalidInput(f"{name}: took too long to read; send a smaller or simpler file") from None
+    await _file(update, context, actor, request)
+
+
+def read_proposal_document(data: bytes, name: str) -> ChangeRequest:
+    """Decode and parse a proposal file sent as a document; raise InvalidInput with a one-line reason."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{name}: larger than {MAX_FILE_BYTES // 1024} KiB")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput(f"{name}: not UTF-8 text") from None
-    request = load_proposal_text(text, source=name)
-    await _file(update, context, actor, request)
+    return load_proposal_text(text, source=name)
 
 
 def cancel_message(result: CancelResult) -> str:

@@ -1,18 +1,25 @@
-"""Refuse request bodies over a size limit before any endpoint parses them."""
+"""Refuse request bodies over a size or nesting limit before any endpoint parses them."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from foundation.bounded import DEFAULT_MAX_DEPTH, ParseError, check_json_depth
+
 from .errors import error_response
 
 
 class BodyLimit:
-    """Buffer the request body up to `max_bytes`; answer 413 beyond it."""
+    """Buffer the request body up to `max_bytes`; answer 413 beyond it, and 400 if nested too deep.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Every body the API accepts is JSON, which FastAPI parses with `json.loads`, recursing in C once per
+    level; the depth is checked here, on the raw bytes, so no deep body ever reaches the parser.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Read the whole body (bounded), then hand the app a replay of it."""
@@ -40,7 +47,13 @@ class BodyLimit:
             chunks.append(body)
             if not message.get("more_body", False):
                 break
-        buffered: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        whole = b"".join(chunks)
+        try:
+            check_json_depth(whole, self.max_depth)
+        except ParseError as exc:
+            await error_response(400, f"body: {exc.reason}")(scope, receive, send)
+            return
+        buffered: Message | None = {"type": "http.request", "body": whole, "more_body": False}
 
         async def replay() -> Message:
             nonlocal buffered

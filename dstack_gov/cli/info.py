@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from web3 import Web3
 
+from authapi.body import MAX_BODY_BYTES
 from authapi.request import BootAuthRequest
 from dstack_gov.cli.output import emit, key_value_table
 from dstack_gov.cli.session import Session, chain_options
+from foundation.bounded import ParseError, loads_json
 from proposals.catalogue import Group, parse_address
 from proposals.errors import InvalidInput, translate_chain_errors
 from proposals.policy import AppPolicy, KmsPolicy, as_dict, hex_list, read_app_policy, read_kms_policy
@@ -104,11 +105,14 @@ def info_gateway(**options: Any) -> None:
 def load_boot_info(path: Path) -> BootAuthRequest:
     """Read a boot info in the webhook's JSON request format."""
     try:
-        raw = json.loads(path.read_text())
+        with path.open("rb") as file:
+            data = file.read(MAX_BODY_BYTES + 1)  # bounded: the path may name a device or a huge file
     except OSError as exc:
         raise InvalidInput(f"boot info {path}: {exc.strerror or 'cannot read'}") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"boot info {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    try:
+        raw = loads_json(data, max_bytes=MAX_BODY_BYTES)
+    except ParseError as exc:
+        raise InvalidInput(f"boot info {path}: {exc.reason}") from None
     try:
         return BootAuthRequest.model_validate(raw)
     except ValidationError as exc:

@@ -10,6 +10,7 @@ import click
 
 from dstack_gov import __version__
 from dstack_gov.config import ConfigError
+from foundation.recursion import settle_recursion_limit
 from foundation.redaction import install_log_redaction
 from proposals.errors import GovernanceError
 
@@ -49,6 +50,8 @@ def _register_commands() -> None:
         info.info, info.check, devnet.devnet, demo.demo, authapi.authapi, catalogue.catalogue, serve.serve, run.run,
     ):  # fmt: skip
         cli.add_command(command)
+    # Every heavy import is done: undo the recursion limit py_ecc raised (see foundation.recursion).
+    settle_recursion_limit()
 
 
 def _wants_json(argv: list[str] | None) -> bool:

@@ -113,3 +113,15 @@ def test_serve_explains_a_busy_port(capsys, tmp_path, monkeypatch):
         result = run_cli(capsys, "serve", "--config", str(tmp_path / "empty.toml"), "--port", str(port))
     assert result.code == 2
     assert result.error_line.startswith(f"error: cannot listen on 127.0.0.1:{port}:")
+
+
+async def test_served_api_refuses_a_deep_body_and_keeps_serving(served):
+    # 200 KB of nesting under the 256 KiB cap: json.loads once overflowed the C stack and the server died.
+    url, process = served
+    deep = b"[" * 100_000 + b"]" * 100_000
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        for path in ("/api/proposals/1/signatures", "/api/proposals"):
+            refused = await client.post(path, content=deep, headers={"content-type": "application/json"})
+            assert (refused.status_code, refused.json()) == (400, {"error": "body: nested deeper than 64 levels"})
+        assert (await client.get("/healthz")).status_code == 200
+    assert process.poll() is None

@@ -78,7 +78,7 @@ async def test_documents_that_are_not_proposals_are_ignored_and_bad_files_explai
         _, photo = telegram.send_document(CHAT, PROPOSER, "holiday.jpg", b"\xff\xd8")
         _, bad = telegram.send_document(CHAT, PROPOSER, "broken.yaml", b"title: [unclosed")
         (reply,) = await telegram.wait_for(lambda: replies_to(telegram, bad), what="the reason")
-        assert reply.text.startswith("⚠️ broken.yaml: not valid YAML or JSON")
+        assert reply.text.startswith("⚠️ broken.yaml: not valid YAML (")
         _, stranger = telegram.send_document(CHAT, OWNER_1, "p.json", b'{"title": "x", "actions": []}')
         (reply,) = await telegram.wait_for(lambda: replies_to(telegram, stranger), what="the refusal")
         assert "Not allowed" in reply.text

@@ -98,7 +98,18 @@ def test_bad_boot_info_file(capsys, rpc, kms_setup, tmp_path):
     assert result.code == 2
     assert result.error_line.startswith(f"error: boot info {path}: appId:")
     path.write_text("{not json")
-    assert "not JSON" in run_cli(capsys, "check", "app", "--boot-info", str(path)).error_line
+    assert "not valid JSON" in run_cli(capsys, "check", "app", "--boot-info", str(path)).error_line
+
+
+def test_deep_or_huge_boot_info_is_refused_before_parsing(capsys, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 30_000 + "]" * 30_000)  # json.loads once overflowed the C stack on this
+    result = run_cli(capsys, "check", "app", "--boot-info", str(deep))
+    assert (result.code, result.error_line) == (2, f"error: boot info {deep}: nested deeper than 64 levels")
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * (65 * 1024) + b"{}")
+    result = run_cli(capsys, "check", "app", "--boot-info", str(huge))
+    assert (result.code, result.error_line) == (2, f"error: boot info {huge}: larger than 64 KiB")
 
 
 def test_invalid_config_file(capsys, tmp_path):
@@ -107,6 +118,15 @@ def test_invalid_config_file(capsys, tmp_path):
     result = run_cli(capsys, "info", "kms", "--config", str(config))
     assert result.code == 2
     assert result.error_line.startswith(f"error: invalid configuration in {config}: contracts.kms:")
+
+
+def test_deep_keystore_is_refused_before_parsing(capsys, rpc, kms_setup, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 30_000 + "]" * 30_000)
+    result = run_cli(capsys, "kms", "add-image", IMAGE, "--kms", kms_setup.kms_address, "--keystore", str(deep))
+    assert (result.code, result.error_line) == (
+        2, f"error: keystore {deep}: not a JSON keystore (nested deeper than 64 levels)"
+    )  # fmt: skip
 
 
 def test_keystore_with_wrong_password(capsys, rpc, kms_setup, tmp_path):

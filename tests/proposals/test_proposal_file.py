@@ -124,8 +124,33 @@ def test_stray_top_level_keys_and_empty_action_lists_are_refused():
 
 def test_not_a_mapping_or_not_yaml():
     assert refusal("- one\n- two\n") == "p.yaml: expected a mapping with title, description and actions"
-    assert refusal("title: [unclosed\n").startswith("p.yaml: not valid YAML or JSON (")
-    assert refusal('{"title": ').startswith("p.yaml: not valid YAML or JSON (")
+    assert refusal("title: [unclosed\n").startswith("p.yaml: not valid YAML (")
+    assert refusal('{"title": ').startswith("p.yaml: not valid JSON (")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["title: " + "[" * 200_000, '{"title": ' + "[" * 100_000 + "]" * 100_000 + "}", "actions:\n" + "  - " * 40],
+    ids=["yaml-flow", "json", "yaml-block"],
+)
+def test_deep_nesting_is_refused_before_the_parser_recurses(text):
+    assert refusal(text) == "p.yaml: nested deeper than 32 levels"
+
+
+def test_alias_bombs_and_python_tags_are_refused():
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{','.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
+    )
+    assert refusal(bomb) == "p.yaml: holds more than 20000 values (aliases expanded)"
+    assert refusal("title: !!python/object/apply:os.system [true]\n").startswith(
+        "p.yaml: not valid YAML (could not determine a constructor for the tag"
+    )
+
+
+def test_a_key_with_a_line_break_cannot_break_the_one_line_refusal():
+    assert refusal('{"title": "t", "actions": [{"action": "x"}], "a\\nb": 1}') == (
+        "p.yaml: a\\nb: Extra inputs are not permitted"
+    )
 
 
 def test_an_oversized_file_is_refused_before_parsing():
