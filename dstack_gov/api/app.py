@@ -12,7 +12,7 @@ from proposals.service import GovernanceService
 from . import ops, routes
 from .context import ApiContext
 from .errors import CatchAll, install_error_handlers
-from .limits import BodyLimit
+from .limits import BODY_TIMEOUT_SECONDS, BodyLimit
 from .metrics import Metrics
 
 MAX_BODY_BYTES = 256 * 1024
@@ -24,10 +24,12 @@ def create_api(
     token: str | None,
     write_lock: threading.Lock | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
 ) -> FastAPI:
     """Return the API over `service`; without a token every write endpoint answers 403.
 
-    Pass `write_lock` to share one lock with other front ends running in the same process.
+    Pass `write_lock` to share one lock with other front ends running in the same process. A client
+    that has not sent its whole body within `body_timeout` seconds gets 408 and a closed connection.
     """
     app = FastAPI(
         title="dstack-gov",
@@ -42,6 +44,6 @@ def create_api(
     install_error_handlers(app)
     app.include_router(ops.router)
     app.include_router(routes.router)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(CatchAll)  # added last, so outermost: it also sees BodyLimit's failures
     return app
