@@ -1,10 +1,12 @@
-"""Refuse request bodies over a size limit before any endpoint parses them."""
+"""Refuse request bodies over a size or nesting limit before any endpoint parses them."""
 
 from __future__ import annotations
 
 import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from foundation.bounded import DEFAULT_MAX_DEPTH, ParseError, check_json_depth
 
 from .errors import error_response
 
@@ -16,11 +18,22 @@ CLIENT_GONE = object()
 
 
 class BodyLimit:
-    """Buffer the request body up to `max_bytes`; answer 413 beyond it."""
+    """Buffer the request body up to `max_bytes`; answer 413 beyond it, and 400 if nested too deep.
 
-    def __init__(self, app: ASGIApp, max_bytes: int, body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
+    Every body the API accepts is JSON, which FastAPI parses with `json.loads`, recursing in C once per
+    level; the depth is checked here, on the raw bytes, so no deep body ever reaches the parser.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_depth = max_depth
         self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -47,6 +60,11 @@ class BodyLimit:
             if whole is TOO_LARGE:
                 await self._too_large(scope, receive, send)
             return  # or CLIENT_GONE: nobody is left to answer
+        try:
+            check_json_depth(whole, self.max_depth)
+        except ParseError as exc:
+            await error_response(400, f"body: {exc.reason}")(scope, receive, send)
+            return
         buffered: Message | None = {"type": "http.request", "body": whole, "more_body": False}
 
         async def replay() -> Message:
