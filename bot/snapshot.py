@@ -12,7 +12,7 @@ from proposals.views import ProposalView
 
 @dataclass(frozen=True)
 class Change:
-    """One expected state difference recorded when the proposal was planned."""
+    """One expected state difference stored with the proposal when it was planned."""
 
     action: str
     what: str
@@ -30,23 +30,16 @@ class Snapshot:
     links: Mapping[str, Link]  # lowercase owner address -> link
 
 
-def _planned(service: GovernanceService, proposal_id: int) -> tuple[tuple[Change, ...], tuple[str, ...]]:
-    for entry in service.store.audit(proposal_id=proposal_id, limit=5):
-        if entry.event != "planned":
-            continue
-        raw_changes = entry.detail.get("changes") or []
-        changes = tuple(
-            Change(str(c.get("action", "")), str(c.get("what", "")), str(c.get("before", "")), str(c.get("after", "")))
-            for c in raw_changes
-            if isinstance(c, Mapping)
-        )
-        warnings = tuple(str(w) for w in entry.detail.get("warnings") or ())
-        return changes, warnings
-    return (), ()
+def _planned(view: ProposalView) -> tuple[tuple[Change, ...], tuple[str, ...]]:
+    planned = view.proposal.planned
+    if planned is None:
+        return (), ()
+    changes = tuple(Change(c.action, c.label, c.before, c.after) for c in planned.changes)
+    return changes, planned.warnings
 
 
 def load_snapshot(service: GovernanceService, bot_store: BotStore, proposal_id: int) -> Snapshot:
     """Read the proposal, its live signature validity and the owner links (blocks: call off the loop)."""
     view = service.view(proposal_id)
-    changes, warnings = _planned(service, proposal_id)
+    changes, warnings = _planned(view)
     return Snapshot(view, changes, warnings, bot_store.links())

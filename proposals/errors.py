@@ -5,6 +5,7 @@
      │    └── Unauthorized     (exit 2, HTTP 403)  not an owner, not a proposer, wrong token
      ├── NotFound              (exit 2, HTTP 404)  no such proposal, no code at an address
      ├── Conflict              (exit 1, HTTP 409)  nonce taken, already signed, wrong state
+     │    └── ActionsMismatch  (exit 1, HTTP 409)  a proposal's stored actions do not encode its calldata
      ├── ChainError            (exit 1, HTTP 422)  a revert, a GS0xx code, a failed simulation
      └── Unavailable           (exit 1, HTTP 503)  RPC down or timing out, wrong chain, database locked or broken
 
@@ -67,6 +68,10 @@ class Conflict(GovernanceError):
 
     http_status = 409
     kind = "conflict"
+
+
+class ActionsMismatch(Conflict):
+    """A stored proposal's actions do not re-encode to its calldata: it is neither shown nor signed."""
 
 
 class ChainError(GovernanceError):

@@ -84,6 +84,27 @@ class ActionCall:
 
 
 @dataclass(frozen=True)
+class PlannedChange:
+    """One state difference, before -> after, expected when the proposal was filed."""
+
+    action: str
+    label: str
+    before: str
+    after: str
+    # Which of the proposal's actions causes it (None: copied from the audit log of an older proposal).
+    index: int | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What planning found when the proposal was filed: the expected diff and its warnings."""
+
+    changes: tuple[PlannedChange, ...] = ()
+    warnings: tuple[str, ...] = ()
+    simulation_gas: int | None = None
+
+
+@dataclass(frozen=True)
 class SafeTxData:
     """The Safe transaction fields that the safeTxHash commits to, plus where it lives."""
 
@@ -116,6 +137,7 @@ class NewProposal:
     actions: tuple[ActionCall, ...]
     expires_at: datetime | None
     rejects: int | None = None
+    planned: Planned | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +163,7 @@ class Proposal:
     failure_reason: str | None = None
     # A fresh token per executing claim: the signed transactions recorded under it belong to that attempt.
     execution_claim: str | None = None
+    planned: Planned | None = None
 
     @property
     def safe(self) -> ChecksumAddress:

@@ -11,7 +11,7 @@ from eth_typing import ChecksumAddress
 from proposals.catalogue import Action, Finding, Group, Severity, StateChange, get_action, parse_address, render_value
 from proposals.chain import ChainReader
 from proposals.errors import ChainError, Conflict, InvalidInput, Unauthorized
-from proposals.models import MAX_ID, ActionCall, SafeTxData
+from proposals.models import MAX_ID, ActionCall, Planned, PlannedChange, SafeTxData
 from proposals.safe_tx import (
     SafeState,
     SafeTxHashes,
@@ -77,6 +77,13 @@ class Plan:
     hashes: SafeTxHashes
     simulation: Simulation
     warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def planned(self) -> Planned:
+        """Return the diff and warnings to store with the proposal (each change names its action's index)."""
+        changes = tuple(PlannedChange(a.action.name, c.label, c.before, c.after, index)
+                        for index, a in enumerate(self.actions) for c in a.changes)  # fmt: skip
+        return Planned(changes, self.warnings, self.simulation.gas_used)
 
 
 def action_from_call(call: ActionCall) -> tuple[Action, dict[str, Any]]:

@@ -38,6 +38,7 @@ from proposals.safe_tx import (
 )
 from proposals.signatures import CheckedSignature, SignatureRefused, check_signature, combine, recheck
 from proposals.store.base import Store
+from proposals.stored_actions import describe_stored
 from proposals.views import ProposalView, build_view
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,10 @@ class GovernanceService:
         return build_view(proposal, stored, state, self.known, dropped)
 
     def typed_data(self, proposal_id: int) -> dict[str, object]:
-        """Return the EIP-712 typed data owners sign."""
-        return typed_data(self.store.get(proposal_id).safe_tx)
+        """Return the EIP-712 typed data owners sign (ActionsMismatch when its stored actions disagree)."""
+        proposal = self.store.get(proposal_id)
+        describe_stored(proposal, self.known)
+        return typed_data(proposal.safe_tx)
 
     def list_proposals(self, states: Sequence[ProposalState] | None = None, limit: int = 100) -> list[Proposal]:
         """Return proposals, newest first."""
@@ -232,6 +235,7 @@ class GovernanceService:
             actions=tuple(a.to_call() for a in plan.actions),
             expires_at=self.clock() + ttl if ttl else None,
             rejects=rejects,
+            planned=plan.planned if kind is ProposalKind.CHANGE else None,
         )
         return self.store.create_proposal(new, actor=proposer)
 
@@ -240,6 +244,7 @@ class GovernanceService:
     def sign_with_account(self, proposal_id: int, account: LocalAccount, *, source: str) -> SignResult:
         """Sign the proposal's typed data (EIP-712) with a local owner key, then add it."""
         proposal = self.store.get(proposal_id)
+        describe_stored(proposal, self.known)  # never sign what the stored actions do not describe
         signed = account.sign_typed_data(full_message=typed_data(proposal.safe_tx))
         return self.add_signature(proposal_id, bytes(signed.signature), source=source, actor=source)
 
@@ -256,6 +261,7 @@ class GovernanceService:
         proposal = self.store.get(proposal_id)
         if proposal.state not in SIGNABLE_STATES:
             raise Conflict(f"proposal #{proposal.id} is {proposal.state.value}; it takes no more signatures")
+        describe_stored(proposal, self.known)  # ActionsMismatch: what signers were shown is not what is signed
         state = read_safe_state(self.w3, proposal.safe)
         if state.nonce > proposal.nonce:
             Reconciler(self).reconcile_safe(proposal.safe)

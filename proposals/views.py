@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from eth_typing import ChecksumAddress
 
-from proposals.decode import DescribedCall, Known, describe_tx, risk_warnings
-from proposals.models import OPEN_STATES, Proposal, StoredSignature
+from proposals.decode import DescribedCall, Known, risk_warnings
+from proposals.models import OPEN_STATES, Planned, Proposal, StoredSignature
 from proposals.safe_tx import SafeState, SafeTxHashes, safe_tx_hashes
+from proposals.stored_actions import describe_stored
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,13 @@ def build_view(
     known: Known,
     dropped: dict[str, str] | None = None,
 ) -> ProposalView:
-    """Assemble the view; `dropped` maps owner (lowercase) -> why that signature no longer counts."""
+    """Assemble the view; `dropped` maps owner (lowercase) -> why that signature no longer counts.
+
+    The calls are described from the actions stored with the proposal (ActionsMismatch when they do not
+    encode its calldata), never decoded again through today's configuration.
+    """
     dropped = dropped or {}
-    calls = tuple(describe_tx(proposal.safe_tx, known))
+    calls = tuple(describe_stored(proposal, known))
     signatures = []
     for sig in stored:
         reason = dropped.get(sig.owner.lower(), "")
@@ -112,6 +117,19 @@ def proposal_as_dict(proposal: Proposal) -> dict[str, object]:
             "gasUsed": proposal.execution_gas,
         },
         "failureReason": proposal.failure_reason,
+        "planned": planned_as_dict(proposal.planned),
+    }  # fmt: skip
+
+
+def planned_as_dict(planned: Planned | None) -> dict[str, object] | None:
+    """Return the diff and warnings planned when the proposal was filed (None: nothing was planned)."""
+    if planned is None:
+        return None
+    return {
+        "changes": [{"action": c.action, "index": c.index, "what": c.label, "before": c.before, "after": c.after}
+                    for c in planned.changes],
+        "warnings": list(planned.warnings),
+        "simulationGas": planned.simulation_gas,
     }  # fmt: skip
 
 

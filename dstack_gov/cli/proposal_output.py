@@ -35,6 +35,12 @@ def render_view(console: Console, view: ProposalView) -> None:
         style = "red" if call.risk is Risk.HIGH else "yellow" if call.risk is Risk.MEDIUM else "green"
         calls.add_row(str(index), call.description, f"[{style}]{call.risk.value}[/]")
     console.print(calls)
+    if p.planned is not None:
+        # Planned when the proposal was filed; the chain may have moved since.
+        for warning in p.planned.warnings:
+            console.print(f"[yellow]planned with a warning: {warning}[/]")
+        for change in p.planned.changes:
+            console.print(f"  {change.label}: {change.before} → {change.after}")
     signed = ", ".join(f"{s.owner} ({s.kind}{'' if s.valid else ': ' + s.note})" for s in view.signatures) or "-"
     rows: list[tuple[str, object]] = [
         ("Safe", f"{p.safe} nonce {p.nonce} (Safe is at {view.safe_nonce})"),

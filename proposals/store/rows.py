@@ -16,6 +16,8 @@ from proposals.models import (
     ActionCall,
     AuditEntry,
     NewProposal,
+    Planned,
+    PlannedChange,
     Proposal,
     ProposalKind,
     ProposalState,
@@ -108,7 +110,40 @@ def proposal_row(new: NewProposal, now: datetime) -> ProposalRow:
         updated_at=now,
         expires_at=None if new.expires_at is None else utc(new.expires_at, "expires_at"),
         rejects=new.rejects,
+        planned=None if new.planned is None else planned_document(new.planned),
     )
+
+
+def planned_document(planned: Planned) -> dict[str, Any]:
+    """Return the stored form of a plan's diff and warnings (the keys the `planned` audit entry uses)."""
+    return {
+        "warnings": list(planned.warnings),
+        "simulationGas": planned.simulation_gas,
+        "changes": [
+            {"action": c.action, "index": c.index, "what": c.label, "before": c.before, "after": c.after}
+            for c in planned.changes
+        ],
+    }
+
+
+def to_planned(document: Any) -> Planned | None:
+    """Return the plan stored with a proposal; rows copied from the audit log (0003) may lack keys."""
+    if not isinstance(document, Mapping):
+        return None
+    changes = tuple(
+        PlannedChange(
+            action=str(c.get("action", "")),
+            label=str(c.get("what", "")),
+            before=str(c.get("before", "")),
+            after=str(c.get("after", "")),
+            index=c["index"] if isinstance(c.get("index"), int) else None,
+        )
+        for c in document.get("changes") or ()
+        if isinstance(c, Mapping)
+    )
+    gas = document.get("simulationGas")
+    warnings = tuple(str(w) for w in document.get("warnings") or ())
+    return Planned(changes, warnings, gas if isinstance(gas, int) else None)
 
 
 def to_proposal(row: ProposalRow) -> Proposal:
@@ -148,6 +183,7 @@ def to_proposal(row: ProposalRow) -> Proposal:
         execution_gas=row.execution_gas,
         failure_reason=row.failure_reason,
         execution_claim=row.execution_claim,
+        planned=to_planned(row.planned),
     )
 
 

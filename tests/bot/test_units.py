@@ -18,7 +18,7 @@ from bot.snapshot import Snapshot
 from bot.store import Link
 from proposals.catalogue import CATALOGUE, get_action
 from proposals.decode import Known
-from proposals.errors import InvalidInput
+from proposals.errors import ActionsMismatch, InvalidInput
 from proposals.models import ActionCall, Proposal, ProposalKind, ProposalState, SignatureKind, StoredSignature
 from proposals.safe_tx import DELEGATECALL, SafeState, batch_call, new_safe_tx_data, safe_tx_hashes
 from proposals.views import build_view
@@ -42,6 +42,7 @@ def snapshot(
     operation: int = 0,
     signed: tuple[str, ...] = (),
     links: dict[str, Link] | None = None,
+    actions: tuple[ActionCall, ...] = (ActionCall("kms-add-image", KMS, {"osImageHash": "0x" + "aa" * 32}),),
     **fields: object,
 ) -> Snapshot:
     """Return a snapshot of a proposal to add an OS image, built without a chain."""
@@ -51,8 +52,7 @@ def snapshot(
     proposal = Proposal(
         id=7, kind=ProposalKind.CHANGE, state=state, title=title, description=description, proposer=proposer,
         safe_tx=tx, safe_tx_hash=safe_tx_hashes(tx).safe_tx_hash,
-        actions=(ActionCall("kms-add-image", KMS, {"osImageHash": "0x" + "aa" * 32}),),
-        created_at=NOW, updated_at=NOW, expires_at=NOW + timedelta(days=7), **fields,  # type: ignore[arg-type]
+        actions=actions, created_at=NOW, updated_at=NOW, expires_at=NOW + timedelta(days=7), **fields,  # type: ignore[arg-type]
     )  # fmt: skip
     stored = [StoredSignature(i, 7, owner, SignatureKind.EIP712, b"\x00" * 65, "test", NOW)
               for i, owner in enumerate(signed)]  # fmt: skip
@@ -199,15 +199,19 @@ def test_a_huge_batch_is_shortened_to_fit():
     add_image = get_action("kms-add-image")
     to, data, operation = batch_call([(KMS, add_image.encode({"osImageHash": bytes([i]) * 32})) for i in range(50)],
                                      MULTI_SEND)  # fmt: skip
-    snap = snapshot(description="d" * 20_000, to=to, data=data, operation=operation)
+    stored = tuple(ActionCall("kms-add-image", KMS, {"osImageHash": "0x" + f"{i:02x}" * 32}) for i in range(50))
+    snap = snapshot(description="d" * 20_000, to=to, data=data, operation=operation, actions=stored)
     assert len(snap.view.calls) == 50 and not snap.view.warnings
     text = announcement_text(snap)
     assert fits(text) and "Shortened to fit" in text and "more (tap Details)" in text
 
 
-def test_delegatecall_to_anything_but_multisend_is_a_warning():
-    text = announcement_text(snapshot(to=APP, data=b"\x12\x34\x56\x78", operation=DELEGATECALL))
-    assert "⚠️" in text and "DELEGATECALL" in text
+def test_a_batch_delegatecalled_to_anything_but_multisend_is_never_rendered():
+    image = get_action("kms-add-image")
+    stored = tuple(ActionCall("kms-add-image", KMS, {"osImageHash": "0x" + f"{i:02x}" * 32}) for i in (1, 2))
+    _, data, _ = batch_call([(KMS, image.encode({"osImageHash": bytes([i]) * 32})) for i in (1, 2)], APP)
+    with pytest.raises(ActionsMismatch, match="need a DELEGATECALL to the configured MultiSendCallOnly"):
+        snapshot(to=APP, data=data, operation=DELEGATECALL, actions=stored)
 
 
 def test_keyboards_follow_the_state():
