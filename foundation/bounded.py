@@ -31,7 +31,7 @@ DEFAULT_MAX_DEPTH = 64
 # Nodes after alias expansion: a proposal or policy file has a few thousand at most.
 DEFAULT_MAX_NODES = 20_000
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\Z)', re.DOTALL)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*\\?(?:"|\Z)', re.DOTALL)
 _BRACKETS = b"[]{}"
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
 _STEP = [0] * 256

@@ -64,6 +64,7 @@ def test_brackets_inside_strings_do_not_count():
 def test_an_unterminated_string_hides_nothing_from_the_parser():
     # After an unterminated quote everything is string to the parser, so nothing there can nest.
     assert json_depth('["' + "[" * 1000) == 1
+    assert json_depth('["' + "[" * 1000 + "\\") == 1  # even one ending in a lone backslash
     assert refusal(loads_json, '["' + "[" * 1000, max_bytes=64 * KIB).startswith("not valid JSON (")
 
 
