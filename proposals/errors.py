@@ -160,7 +160,9 @@ def translate_chain_errors(action: str = "chain request") -> Iterator[None]:
         raise ChainError(f"{action} reverted: {humanize_revert(describe_call_error(exc))}") from exc
     except TimeExhausted as exc:
         raise Unavailable(f"{action}: timed out waiting for the transaction to be mined") from exc
-    except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as exc:
+    except (requests.Timeout, TimeoutError) as exc:
+        raise Unavailable(f"{action}: the RPC node is unreachable (no answer within the timeout)") from exc
+    except (requests.ConnectionError, ConnectionError) as exc:
         raise Unavailable(f"{action}: the RPC node is unreachable") from exc
     except Web3RPCError as exc:
         raise ChainError(f"{action} failed: {rpc_error_message(exc)}") from exc
