@@ -22,7 +22,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	bash .ci/with-postgres $(BIN)/pytest -q
 
 ## demo: start a local devnet and run the dstack admin sequence against it
 demo: setup
