@@ -14,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from foundation.bounded import ParseError, check_json_depth
-from foundation.recursion import settle_recursion_limit
 from foundation.redaction import install_log_redaction
 
 from .batching import BatchingRpc
@@ -31,7 +30,7 @@ from .responses import (
     verdict_body,
 )
 from .rpc import RpcClient
-from .settings import Settings, load_settings
+from .settings import Settings
 
 log = logging.getLogger("authapi")
 
@@ -157,9 +156,3 @@ def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | 
     )
     app.state.webhook = webhook
     return app
-
-
-def create_app_from_env() -> Starlette:
-    """Build the app from the config file and environment (for `uvicorn --factory`)."""
-    settle_recursion_limit()  # this process's entry point: undo py_ecc's raised limit (foundation.recursion)
-    return create_app(load_settings())

@@ -6,7 +6,7 @@ import socket
 
 import uvicorn
 
-from dstack_gov.listening import listen as bind
+from foundation.listening import listen as bind
 
 from .app import create_app
 from .settings import Settings

@@ -1,17 +1,15 @@
-"""The webhook's settings, taken from the project config (file plus environment) and explicit overrides."""
+"""The webhook's settings, taken from the project config (read by dstack_gov.config) and explicit overrides."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypedDict, TypeVar, Unpack, cast
 from urllib.parse import urlsplit
 
 from eth_typing import ChecksumAddress
 from pydantic import TypeAdapter, ValidationError
 
-from dstack_gov.config import Address, Config, ConfigError, load_config, resolve_config_path
+from foundation.config_schema import Address, Config, ConfigError
 
 T = TypeVar("T")
 _ADDRESS: TypeAdapter[str] = TypeAdapter(Address)
@@ -80,13 +78,3 @@ def settings_from_config(config: Config, **overrides: Unpack[Overrides]) -> Sett
         port=_pick(overrides.get("port"), section.port),
         body_timeout=section.body_timeout,
     )
-
-
-def load_settings(
-    config_path: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-    **overrides: Unpack[Overrides],
-) -> Settings:
-    """Read the config file (--config, $DSTACK_GOV_CONFIG or ./dstack-gov.toml) and the environment."""
-    config = load_config(resolve_config_path(config_path, environ), environ)
-    return settings_from_config(config, **overrides)

@@ -1,4 +1,8 @@
-"""The one configuration file (TOML) plus environment overrides; the only place that reads them."""
+"""The one configuration file (TOML) plus environment overrides; the only place that reads them.
+
+The schema lives in the leaf `foundation.config_schema`, so the webhook can take a `Config` without
+importing this package; it is re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -6,126 +10,54 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from eth_typing import ChecksumAddress
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from web3 import Web3
+from pydantic import ValidationError
+
+from foundation.config_schema import (
+    Address,
+    ApiSection,
+    AuthApiSection,
+    ChainSection,
+    Config,
+    ConfigError,
+    ContractsSection,
+    DatabaseSection,
+    ExplorerSection,
+    KeySection,
+    ProposalsSection,
+    SafeInfraSection,
+    SafeSection,
+    ScheduleSection,
+    TelegramSection,
+)
+from foundation.validation import first_problem
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG_NAME",
+    "ENV_OVERRIDES",
+    "Address",
+    "ApiSection",
+    "AuthApiSection",
+    "ChainSection",
+    "Config",
+    "ConfigError",
+    "ContractsSection",
+    "DatabaseSection",
+    "ExplorerSection",
+    "KeySection",
+    "ProposalsSection",
+    "SafeInfraSection",
+    "SafeSection",
+    "ScheduleSection",
+    "TelegramSection",
+    "load_config",
+    "resolve_config_path",
+]
 
 DEFAULT_CONFIG_NAME = "dstack-gov.toml"
 CONFIG_ENV = "DSTACK_GOV_CONFIG"
-
-
-class ConfigError(Exception):
-    """The configuration file or environment is missing or invalid (message is safe to show)."""
-
-
-def _checksum(value: str) -> ChecksumAddress:
-    if not Web3.is_address(value):
-        raise ValueError(f"not an address: {value!r}")
-    if value != value.lower() and value != value.upper() and not Web3.is_checksum_address(value):
-        raise ValueError(f"bad address checksum: {value}")
-    return Web3.to_checksum_address(value)
-
-
-Address = Annotated[str, AfterValidator(_checksum)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ChainSection(_Section):
-    rpc_url: str = "http://127.0.0.1:8545"
-    chain_id: int | None = None
-    rpc_timeout: float = 10.0
-    # The block the KMS was deployed in: policy events are read from here on, in chunks nodes accept.
-    start_block: int = Field(default=0, ge=0)
-    log_chunk_blocks: int = Field(default=5_000, ge=1, le=100_000)
-
-
-class ContractsSection(_Section):
-    kms: Address | None = None
-    app_implementation: Address | None = None
-    default_app: Address | None = None
-
-
-class SafeInfraSection(_Section):
-    multi_send_call_only: Address | None = None
-    simulate_tx_accessor: Address | None = None
-
-
-class SafeSection(_Section):
-    address: Address
-    name: str = ""
-    telegram_chat_id: int | None = None
-
-
-class KeySection(_Section):
-    """Where a key comes from: an env var name, a raw-hex file, or an encrypted keystore."""
-
-    env: str | None = None
-    file: Path | None = None
-    keystore: Path | None = None
-    password_file: Path | None = None
-
-
-class DatabaseSection(_Section):
-    url: str = "sqlite:///dstack-gov.sqlite"
-
-
-class TelegramSection(_Section):
-    token: SecretStr | None = None
-    token_env: str = "DSTACK_GOV_TELEGRAM_TOKEN"
-    api_base_url: str = "https://api.telegram.org/bot"
-    proposers: tuple[int, ...] = ()
-    admins: tuple[int, ...] = ()
-    webhook_url: str | None = None
-
-
-class ScheduleSection(_Section):
-    reminder_interval: float = Field(default=6 * 3600, gt=0)
-    proposal_ttl: float = Field(default=7 * 86400, gt=0)
-    poll_interval: float = Field(default=15, gt=0)
-
-
-class ExplorerSection(_Section):
-    tx_url: str | None = None
-    address_url: str | None = None
-
-
-class AuthApiSection(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
-    rpc_timeout: float = Field(default=2.0, gt=0)
-    block_cache: bool = False
-    body_timeout: float = Field(default=10.0, gt=0)
-
-
-class ApiSection(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    token: SecretStr | None = None
-    token_env: str = "DSTACK_GOV_API_TOKEN"
-    public_url: str | None = None
-
-
-class Config(_Section):
-    """Everything dstack-gov reads from its config file."""
-
-    chain: ChainSection = ChainSection()
-    contracts: ContractsSection = ContractsSection()
-    safe_infra: SafeInfraSection = SafeInfraSection()
-    safes: tuple[SafeSection, ...] = ()
-    signer: KeySection = KeySection()
-    executor: KeySection = KeySection()
-    database: DatabaseSection = DatabaseSection()
-    telegram: TelegramSection = TelegramSection()
-    schedule: ScheduleSection = ScheduleSection()
-    explorer: ExplorerSection = ExplorerSection()
-    authapi: AuthApiSection = AuthApiSection()
-    api: ApiSection = ApiSection()
-    path: Path | None = Field(default=None, exclude=True)
 
 
 # Environment variables that override file values: (env name, section, key).
@@ -150,12 +82,6 @@ def resolve_config_path(explicit: Path | None, environ: Mapping[str, str] | None
     return default if default.exists() else None
 
 
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{where}: {first['msg']}"
-
-
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Config:
     """Read the TOML file at `path` (None: defaults only) and apply environment overrides."""
     environ = os.environ if environ is None else environ
@@ -175,7 +101,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
         config = Config.model_validate(data)
     except ValidationError as exc:
         origin = f" in {path}" if path else ""
-        raise ConfigError(f"invalid configuration{origin}: {_first_error(exc)}") from None
+        raise ConfigError(f"invalid configuration{origin}: {first_problem(exc).describe()}") from None
     if path is not None:
         config = _relative_to(config, path.resolve().parent)
     return config.model_copy(update={"path": path})

@@ -57,8 +57,8 @@ class Server:
 
 
 SERVERS = (
-    Server("ours", "authapi.app:create_app_from_env"),
-    Server("ours+block-cache", "authapi.app:create_app_from_env", block_cache=True),
+    Server("ours", "dstack_gov.webhook:create_app_from_env"),
+    Server("ours+block-cache", "dstack_gov.webhook:create_app_from_env", block_cache=True),
     Server("baseline", "baseline:create_baseline_app"),
 )
 

@@ -10,7 +10,7 @@ from types import TracebackType
 import uvicorn
 from fastapi import FastAPI
 
-from dstack_gov.listening import listen
+from foundation.listening import listen
 
 
 def _server(app: FastAPI) -> uvicorn.Server:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from authapi.server import listen, serve
-from authapi.settings import load_settings
+from dstack_gov.webhook import load_settings
 from foundation.redaction import redact_url
 
 

@@ -29,7 +29,14 @@ ENTRIES = {
         "import sys; from dstack_gov.cli import main; sys.exit(main(sys.argv[1:]))",
         "authapi",
     ],
-    "uvicorn --factory": ["-m", "uvicorn", "authapi.app:create_app_from_env", "--factory", "--host", "127.0.0.1"],
+    "uvicorn --factory": [
+        "-m",
+        "uvicorn",
+        "dstack_gov.webhook:create_app_from_env",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+    ],
 }
 
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from authapi import create_app_from_env
 from dstack_gov.anvil import free_port
 from dstack_gov.cli import main
+from dstack_gov.webhook import create_app_from_env
 from tests.authapi.conftest import WEBHOOK
 from tests.authapi.world import GATEWAY_APP_ID, app_request, kms_request
 from tests.helpers.processes import stop, wait_until_serving

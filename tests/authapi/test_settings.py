@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from authapi import Settings, load_settings
-from dstack_gov.config import ConfigError
+from authapi import Settings
+from dstack_gov.webhook import load_settings
+from foundation.config_schema import ConfigError
 
 KMS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 OTHER = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"

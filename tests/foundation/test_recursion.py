@@ -42,6 +42,6 @@ def test_the_cli_entry_point_settles_the_limit_before_running_a_command():
 def test_the_webhook_factory_settles_the_limit():
     env = {**os.environ, "ETH_RPC_URL": "http://127.0.0.1:9", "KMS_CONTRACT_ADDR": "0x" + "11" * 20}
     env.pop("DSTACK_GOV_CONFIG", None)
-    code = f"from authapi.app import create_app_from_env; {REPORT}; create_app_from_env(); {REPORT}"
+    code = f"from dstack_gov.webhook import create_app_from_env; {REPORT}; create_app_from_env(); {REPORT}"
     raised, settled = limits_seen(code, env)
     assert (raised, settled) == (100_000, DEFAULT_RECURSION_LIMIT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from dstack_gov.config import ConfigError
+from foundation.config_schema import ConfigError
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -1,0 +1,124 @@
+"""The configuration file's schema: its sections as pydantic models, and the error a bad file raises.
+
+The webhook and the composition root both build on it; `dstack_gov.config` alone reads the file and
+the environment and validates them against it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+
+from foundation.addresses import checksum_address
+
+
+class ConfigError(Exception):
+    """The configuration file or environment is missing or invalid (message is safe to show)."""
+
+
+Address = Annotated[str, AfterValidator(checksum_address)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChainSection(_Section):
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int | None = None
+    rpc_timeout: float = 10.0
+    # The block the KMS was deployed in: policy events are read from here on, in chunks nodes accept.
+    start_block: int = Field(default=0, ge=0)
+    log_chunk_blocks: int = Field(default=5_000, ge=1, le=100_000)
+
+
+class ContractsSection(_Section):
+    kms: Address | None = None
+    app_implementation: Address | None = None
+    default_app: Address | None = None
+
+
+class SafeInfraSection(_Section):
+    multi_send_call_only: Address | None = None
+    simulate_tx_accessor: Address | None = None
+
+
+class SafeSection(_Section):
+    address: Address
+    name: str = ""
+    telegram_chat_id: int | None = None
+
+
+class KeySection(_Section):
+    """Where a key comes from: an env var name, a raw-hex file, or an encrypted keystore."""
+
+    env: str | None = None
+    file: Path | None = None
+    keystore: Path | None = None
+    password_file: Path | None = None
+
+
+class DatabaseSection(_Section):
+    url: str = "sqlite:///dstack-gov.sqlite"
+
+
+class TelegramSection(_Section):
+    token: SecretStr | None = None
+    token_env: str = "DSTACK_GOV_TELEGRAM_TOKEN"
+    api_base_url: str = "https://api.telegram.org/bot"
+    proposers: tuple[int, ...] = ()
+    admins: tuple[int, ...] = ()
+    webhook_url: str | None = None
+
+
+class ScheduleSection(_Section):
+    reminder_interval: float = Field(default=6 * 3600, gt=0)
+    proposal_ttl: float = Field(default=7 * 86400, gt=0)
+    poll_interval: float = Field(default=15, gt=0)
+
+
+class ProposalsSection(_Section):
+    # A proposer's chosen nonce may be at most this far ahead of the Safe's, unless forced.
+    nonce_window: int = Field(default=100, ge=0, le=1_000_000)
+
+
+class ExplorerSection(_Section):
+    tx_url: str | None = None
+    address_url: str | None = None
+
+
+class AuthApiSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    rpc_timeout: float = Field(default=2.0, gt=0)
+    block_cache: bool = False
+    body_timeout: float = Field(default=10.0, gt=0)
+
+
+class ApiSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    token: SecretStr | None = None
+    token_env: str = "DSTACK_GOV_API_TOKEN"
+    public_url: str | None = None
+
+
+class Config(_Section):
+    """Everything dstack-gov reads from its config file."""
+
+    chain: ChainSection = ChainSection()
+    contracts: ContractsSection = ContractsSection()
+    safe_infra: SafeInfraSection = SafeInfraSection()
+    safes: tuple[SafeSection, ...] = ()
+    signer: KeySection = KeySection()
+    executor: KeySection = KeySection()
+    database: DatabaseSection = DatabaseSection()
+    telegram: TelegramSection = TelegramSection()
+    schedule: ScheduleSection = ScheduleSection()
+    proposals: ProposalsSection = ProposalsSection()
+    explorer: ExplorerSection = ExplorerSection()
+    authapi: AuthApiSection = AuthApiSection()
+    api: ApiSection = ApiSection()
+    path: Path | None = Field(default=None, exclude=True)
