@@ -39,6 +39,7 @@ def service_settings(config: Config) -> ServiceSettings:
         proposal_ttl=timedelta(seconds=config.schedule.proposal_ttl),
         start_block=config.chain.start_block,
         log_chunk_blocks=config.chain.log_chunk_blocks,
+        nonce_window=config.proposals.nonce_window,
     )
 
 

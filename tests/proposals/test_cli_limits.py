@@ -55,3 +55,16 @@ def test_a_corrupt_database_is_named_in_one_line(capsys, anvil, gov, tmp_path, m
         result = run_cli(capsys, *args, "--config", config)
         assert result.code == 1, args
         assert result.error_line == f"error: the database {junk} cannot be used: file is not a database"
+
+
+def test_the_nonce_window_comes_from_the_config_file(capsys, anvil, gov, tmp_path):
+    config = str(write_config(gov, anvil.url, tmp_path, executor=False, extra="[proposals]\nnonce_window = 200\n"))
+    propose = ("propose", "kms", "add-image", word(1), "--config", config)
+
+    within = run_cli(capsys, *propose, "--nonce", "150", "--json")
+    beyond = run_cli(capsys, *propose, "--nonce", "201")
+    assert within.code == 0, within.err
+    assert within.json()["nonce"] == 150
+    assert beyond.code == 2
+    assert "nonce 201 is 201 ahead of the Safe (at nonce 0)" in beyond.error_line
+    assert "at most 200 ahead unless forced" in beyond.error_line
