@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +17,7 @@ from proposals.models import (
     SignedExecution,
     StoredSignature,
 )
+from proposals.policy_file import AppliedPolicy, NewAppliedPolicy
 
 
 class Store(Protocol):
@@ -105,6 +106,15 @@ class Store(Protocol):
         self, *, proposal_id: int | None = None, since: datetime | None = None, limit: int | None = None
     ) -> list[AuditEntry]:
         """Return audit entries in insertion order."""
+
+    def record_applied_policy(self, new: NewAppliedPolicy, *, actor: str) -> AppliedPolicy:
+        """Keep a policy file as `policy apply` filed it (audit event `policy-applied`)."""
+
+    def last_applied_policy(self, kms: ChecksumAddress) -> AppliedPolicy | None:
+        """Return the policy file applied last to `kms`, if any."""
+
+    def executed_by(self, tx_hashes: Collection[bytes]) -> dict[bytes, int]:
+        """Return, for each of `tx_hashes` that executed a proposal, that proposal's id."""
 
     def get_cursor(self, name: str) -> int | None:
         """Return a named integer cursor (e.g. the last block reconciliation scanned)."""

@@ -33,6 +33,7 @@ from proposals.models import (
 
 from .engine import make_engine
 from .executions import ExecutionRecords
+from .policies import PolicyRecords
 from .rows import checksummed, jsonable, proposal_row, to_audit_entry, to_proposal, to_signature, tx_hash, utc
 from .schema import upgrade
 from .tables import AuditRow, CursorRow, ProposalRow, SignatureRow
@@ -48,7 +49,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlStore(ExecutionRecords):
+class SqlStore(ExecutionRecords, PolicyRecords):
     """Proposals, signatures, the append-only audit log and cursors in one SQL database."""
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:

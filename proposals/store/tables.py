@@ -199,3 +199,25 @@ class ExecutionTxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index(None, "proposal_id", "claim"), Index(None, "tx_hash"))
+
+
+class AppliedPolicyRow(Base):
+    """A policy file as `policy apply` filed it (0005): drift is measured against the last one per KMS."""
+
+    __tablename__ = "applied_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kms: Mapped[str] = mapped_column(ADDRESS)
+    # The policy in canonical form (sorted 0x-hex lists), and the sha256 of it.
+    policy: Mapped[Any] = mapped_column(JSON_DOCUMENT)
+    policy_digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(200))
+    plan_hash: Mapped[str] = mapped_column(String(64))
+    # The block the plan was computed at: changes after it are judged against this policy.
+    block: Mapped[int] = mapped_column(BigInteger)
+    proposal_ids: Mapped[Any] = mapped_column(JSON_DOCUMENT)
+    direct_txs: Mapped[Any] = mapped_column(JSON_DOCUMENT)
+    applied_by: Mapped[str] = mapped_column(String(200))
+    applied_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index(None, "kms", "id"),)

@@ -36,7 +36,15 @@ def test_migrate_twice_then_schema_matches_the_tables(db_url: str) -> None:
             assert context.get_current_revision() == _head()
             assert compare_metadata(context, Base.metadata) == []
             tables = set(inspect_db(connection).get_table_names())
-            assert tables == {"alembic_version", "proposals", "signatures", "audit", "cursors", "execution_txs"}
+            assert tables == {
+                "alembic_version",
+                "proposals",
+                "signatures",
+                "audit",
+                "cursors",
+                "execution_txs",
+                "applied_policies",
+            }
             if connection.dialect.name == "sqlite":
                 assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
                 assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -84,7 +92,7 @@ def test_safe_tx_hash_is_unique_among_open_proposals(db_url: str) -> None:
 def test_revisions_form_one_line() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_heads()) == 1
-    assert [r.revision for r in script.walk_revisions()] == ["0004", "0003", "0002", "0001"]
+    assert [r.revision for r in script.walk_revisions()] == ["0005", "0004", "0003", "0002", "0001"]
 
 
 @pytest.mark.parametrize(
