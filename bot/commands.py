@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from foundation.validation import first_problem
 from proposals.errors import InvalidInput
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -60,7 +61,7 @@ def parse_args(model: type[M], command: str, args: Sequence[str]) -> M:
     try:
         return model.model_validate(dict(zip(names, args, strict=False)))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "arguments"
-        problem = "missing" if first["type"] == "missing" else "invalid"
-        raise InvalidInput(f"{field.replace('_', ' ')} {problem}. Usage: {usage}") from None
+        problem = first_problem(exc)
+        field = problem.where or "arguments"
+        verdict = "missing" if problem.kind == "missing" else "invalid"
+        raise InvalidInput(f"{field.replace('_', ' ')} {verdict}. Usage: {usage}") from None

@@ -8,6 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from foundation.bounded import ParseError, load_yaml, loads_json
+from foundation.validation import first_problem
 from proposals.catalogue import get_action
 from proposals.errors import InvalidInput
 from proposals.planning import MAX_ACTIONS, ChangeRequest, RequestedAction
@@ -71,9 +72,8 @@ def load_proposal_text(text: str, *, source: str = "proposal file") -> ChangeReq
     try:
         parsed = ProposalFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "file"
-        raise InvalidInput(f"{source}: {_printable(where)[:100]}: {first['msg']}") from None
+        problem = first_problem(exc)
+        raise InvalidInput(f"{source}: {_printable(problem.where or 'file')[:100]}: {problem.message}") from None
     requested = []
     for index, entry in enumerate(parsed.actions, start=1):
         values = dict(entry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -13,6 +13,7 @@ from safe_eth.eth import EthereumClient
 
 from proposals.chain import LOG_CHUNK_BLOCKS, ChainReader
 from proposals.claims import new_claim, run_claim
+from proposals.clock import utc_now
 from proposals.decode import Known
 from proposals.errors import Conflict, GovernanceError, InvalidInput, NotFound
 from proposals.execution import ExecutionResult, Executor
@@ -46,11 +47,6 @@ SIGNABLE_STATES = frozenset({ProposalState.PENDING, ProposalState.APPROVED, Prop
 Listener = Callable[[int, str], None]
 # The Safes a caller may propose for (None: every Safe the service knows).
 Scope = Collection[str] | None
-
-
-def utc_now() -> datetime:
-    """Return the current time in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from foundation.validation import first_problem
 from proposals.errors import GovernanceError
 
 log = logging.getLogger("dstack_gov.api")
@@ -23,16 +24,12 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 
 def validation_message(exc: RequestValidationError) -> str:
     """Say in one line which field is wrong and why (the first problem only)."""
-    errors = exc.errors()
-    if not errors:
+    if not exc.errors():
         return "invalid request"
-    first = errors[0]
-    if first.get("type") == "json_invalid":
+    problem = first_problem(exc, sources=_LOCATIONS)
+    if problem.kind == "json_invalid":
         return "body: not valid JSON"
-    loc = [str(part) for part in first.get("loc", ())]
-    where = ".".join(loc[1:] if len(loc) > 1 and loc[0] in _LOCATIONS else loc) or "request"
-    lines = str(first.get("msg", "invalid value")).splitlines() or ["invalid value"]
-    return f"{where}: {lines[0]}"
+    return problem.describe("request")
 
 
 async def _on_governance_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_typing import ChecksumAddress
-from eth_utils import is_checksum_address
-from web3 import Web3
 
+from foundation.addresses import checksum_address
 from proposals.errors import InvalidInput
 
 _HEX = re.compile(r"^(0x)?[0-9a-fA-F]*$")
@@ -43,15 +42,10 @@ def parse_hex(raw: str, name: str, *, length: int | None = None) -> bytes:
 
 def parse_address(raw: str, name: str) -> ChecksumAddress:
     """Parse an address; mixed case must carry a valid EIP-55 checksum."""
-    text = raw.strip()
-    if not text.lower().startswith("0x"):
-        text = "0x" + text
-    if not Web3.is_address(text.lower()) or len(text) != 42:
-        raise InvalidInput(f"{name}: not an address (20 bytes of hex): {raw!r}")
-    body = text[2:]
-    if body != body.lower() and body != body.upper() and not is_checksum_address(text):
-        raise InvalidInput(f"{name}: bad address checksum: {raw} (check for a typo)")
-    return Web3.to_checksum_address(text.lower())
+    try:
+        return checksum_address(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
 
 
 _TRUE = {"true", "yes", "1", "on"}

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+from proposals.clock import utc_now
+
 from .base import Store
 from .schema import migrate
-from .sql import SqlStore, open_store, utc_now
+from .sql import SqlStore, open_store
 
 __all__ = ["SqlStore", "Store", "migrate", "open_store", "utc_now"]

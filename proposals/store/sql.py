@@ -6,8 +6,8 @@ compare-and-set UPDATE, so two replicas can never both claim the same execution.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from proposals.clock import Clock, utc_now
 from proposals.errors import Conflict, InvalidInput, NotFound
 from proposals.models import (
     ALLOWED_TRANSITIONS,
@@ -40,13 +41,6 @@ from .tables import AuditRow, CursorRow, ProposalRow, SignatureRow
 
 if TYPE_CHECKING:
     from .base import Store
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """Return the current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
 
 
 class SqlStore(ExecutionRecords, PolicyRecords):
