@@ -124,6 +124,18 @@ class SafeTxData:
 
 
 @dataclass(frozen=True)
+class ComposeRecord:
+    """The app-compose.json filed behind the compose hash of one of a proposal's actions."""
+
+    index: int  # which of the proposal's actions (from 0)
+    app: ChecksumAddress
+    compose_hash: bytes
+    raw: bytes
+    # The app's most recently allowed compose hash when this was filed (what the review diffs against).
+    base_hash: bytes | None = None
+
+
+@dataclass(frozen=True)
 class NewProposal:
     """What the service hands the store to create a proposal."""
 
@@ -138,6 +150,7 @@ class NewProposal:
     expires_at: datetime | None
     rejects: int | None = None
     planned: Planned | None = None
+    composes: tuple[ComposeRecord, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ from eth_typing import ChecksumAddress
 
 from proposals.catalogue import Action, Finding, Group, Severity, StateChange, get_action, parse_address, render_value
 from proposals.chain import ChainReader
+from proposals.compose import ComposeFile
+from proposals.compose_review import allowed_now, attach_compose
 from proposals.errors import ChainError, Conflict, InvalidInput, Unauthorized
-from proposals.models import MAX_ID, ActionCall, Planned, PlannedChange, SafeTxData
+from proposals.models import MAX_ID, ActionCall, ComposeRecord, Planned, PlannedChange, SafeTxData
 from proposals.safe_tx import (
     SafeState,
     SafeTxHashes,
@@ -36,6 +38,8 @@ class RequestedAction:
     action: Action
     values: Mapping[str, Any]
     target: str | None = None
+    # The app-compose.json behind the compose hash (app add-hash), as its exact bytes.
+    compose: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class PlannedAction:
     calldata: bytes
     findings: tuple[Finding, ...]
     changes: tuple[StateChange, ...]
+    compose: ComposeFile | None = None
+    # The app's most recently allowed compose hash now (what the review diffs against).
+    compose_base: bytes | None = None
 
     def to_call(self) -> ActionCall:
         """Return the storable form (values rendered as strings)."""
@@ -84,6 +91,13 @@ class Plan:
         changes = tuple(PlannedChange(a.action.name, c.label, c.before, c.after, index)
                         for index, a in enumerate(self.actions) for c in a.changes)  # fmt: skip
         return Planned(changes, self.warnings, self.simulation.gas_used)
+
+    @property
+    def composes(self) -> tuple[ComposeRecord, ...]:
+        """Return the app-compose.json files to store with the proposal, by action index."""
+        return tuple(ComposeRecord(index, a.target, a.values[str(a.action.compose_param)], a.compose.raw,
+                                   a.compose_base)
+                     for index, a in enumerate(self.actions) if a.compose is not None)  # fmt: skip
 
 
 def action_from_call(call: ActionCall) -> tuple[Action, dict[str, Any]]:
@@ -171,13 +185,17 @@ class Planner:
         """Resolve, validate, precheck and encode one action; return it with its Safe."""
         action = requested.action
         target = self.resolve_target(requested)
-        values = action.parse(requested.values)
+        raw, compose = requested.values, None
+        if requested.compose is not None:
+            raw, compose = attach_compose(action, raw, requested.compose, source=f"{action.name}: app-compose.json")
+        values = action.parse(raw)
         safe = self.safe_of(action, target)
         values = action.complete(values, self.reader, target)
         findings = tuple(action.precheck(self.reader, target, values))
         changes = tuple(action.diff(self.reader, target, values))
         calldata = action.encode(values, self.reader, target)
-        return PlannedAction(action, target, values, calldata, findings, changes), safe
+        base = allowed_now(self.reader, target) if compose is not None else None
+        return PlannedAction(action, target, values, calldata, findings, changes, compose, base), safe
 
     def plan(self, request: ChangeRequest, reserved_nonces: Callable[[ChecksumAddress], set[int]], *,
              force: bool = False, nonce: int | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -9,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from foundation.bounded import ParseError, load_yaml, loads_json
 from foundation.validation import first_problem
-from proposals.catalogue import get_action
+from proposals.catalogue import Action, get_action
+from proposals.compose import canonical_bytes, read_compose_file
+from proposals.compose_review import attach_compose
 from proposals.errors import InvalidInput
 from proposals.planning import MAX_ACTIONS, ChangeRequest, RequestedAction
 
@@ -53,11 +56,13 @@ def _printable(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
-def load_proposal_text(text: str, *, source: str = "proposal file") -> ChangeRequest:
+def load_proposal_text(text: str, *, source: str = "proposal file", base_dir: Path | None = None) -> ChangeRequest:
     """Parse YAML or JSON text into a change request; errors name the file and the field.
 
     The text is parsed within size, nesting and alias-expansion bounds (foundation.bounded), so a hostile
-    file costs a fraction of a second and is refused in one line.
+    file costs a fraction of a second and is refused in one line. An `app add-hash` entry may carry its
+    app-compose.json: `composeFile:` (a path relative to `base_dir`, the proposal file's folder; refused
+    without one) or `compose:` inline (the file's exact text, or a mapping written in canonical form).
     """
     bounds: dict[str, Any] = {"max_bytes": MAX_FILE_BYTES, "max_depth": MAX_FILE_DEPTH}
     try:
@@ -75,6 +80,7 @@ def load_proposal_text(text: str, *, source: str = "proposal file") -> ChangeReq
         problem = first_problem(exc)
         raise InvalidInput(f"{source}: {_printable(problem.where or 'file')[:100]}: {problem.message}") from None
     requested = []
+    typed = _typed_composes(text, raw, bounds)
     for index, entry in enumerate(parsed.actions, start=1):
         values = dict(entry)
         name = values.pop("action")
@@ -85,9 +91,47 @@ def load_proposal_text(text: str, *, source: str = "proposal file") -> ChangeReq
         target = values.pop("app", None) or values.pop("safe", None)
         if target is not None and not isinstance(target, str):
             raise InvalidInput(f"{source}: action #{index}: `app` must be an address")
+        compose = typed[index - 1] if typed else None
+        values, raw_compose = _with_compose(action, values, compose, base_dir, f"{source}: action #{index}")
         try:
             action.parse({k: v for k, v in values.items()})
         except InvalidInput as exc:
             raise InvalidInput(f"{source}: action #{index} ({action.cli_path}): {exc.message}") from None
-        requested.append(RequestedAction(action, values, target))
+        requested.append(RequestedAction(action, values, target, raw_compose))
     return ChangeRequest(parsed.title, tuple(requested), parsed.description)
+
+
+def _typed_composes(text: str, raw: dict[str, Any], bounds: dict[str, Any]) -> list[Any]:
+    """Return each action's inline `compose` with YAML's own types (the file loader keeps numbers as text)."""
+    actions = raw.get("actions")
+    if not isinstance(actions, list) or not any(isinstance(a, dict) and isinstance(a.get("compose"), dict)
+                                                for a in actions):  # fmt: skip
+        return []
+    typed = raw if text.lstrip().startswith("{") else load_yaml(text, **bounds)  # parsed once already: cannot fail
+    return [entry.get("compose") if isinstance(entry, dict) else None for entry in typed["actions"]]
+
+
+def _with_compose(
+    action: Action, values: dict[str, Any], typed: Any, base_dir: Path | None, where: str
+) -> tuple[dict[str, Any], bytes | None]:
+    """Take `compose`/`composeFile` out of an entry; return its values (hash checked or filled in) and the file."""
+    inline, path = values.pop("compose", None), values.pop("composeFile", None)
+    if inline is None and path is None:
+        return values, None
+    if inline is not None and path is not None:
+        raise InvalidInput(f"{where}: give `compose` or `composeFile`, not both")
+    if path is not None:
+        if not isinstance(path, str) or not path.strip():
+            raise InvalidInput(f"{where}: `composeFile` must be a path")
+        if base_dir is None:
+            raise InvalidInput(f"{where}: `composeFile` is read only from a proposal file on disk; "
+                               "put the app-compose.json under `compose:` instead")  # fmt: skip
+        raw = read_compose_file(base_dir / path, source=f"{where}: composeFile {_printable(path)[:100]}")
+    elif isinstance(inline, str):
+        raw = inline.encode("utf-8")
+    elif isinstance(typed, dict):
+        raw = canonical_bytes(typed, source=f"{where}: compose")
+    else:
+        raise InvalidInput(f"{where}: `compose` must be the app-compose.json, as text or as a mapping")
+    values, _ = attach_compose(action, values, raw, source=f"{where}: app-compose.json")
+    return values, raw

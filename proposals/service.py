@@ -14,6 +14,7 @@ from safe_eth.eth import EthereumClient
 from proposals.chain import LOG_CHUNK_BLOCKS, ChainReader
 from proposals.claims import new_claim, run_claim
 from proposals.clock import utc_now
+from proposals.compose_review import review_composes
 from proposals.decode import Known
 from proposals.errors import Conflict, GovernanceError, InvalidInput, NotFound
 from proposals.execution import ExecutionResult, Executor
@@ -149,7 +150,8 @@ class GovernanceService:
         if proposal.state in OPEN_STATES and stored:
             checked = recheck(self.client, state, safe_tx_hashes(proposal.safe_tx), stored)
             dropped = {sig.owner.lower(): reason for sig, reason in checked.dropped}
-        return build_view(proposal, stored, state, self.known, dropped)
+        composes = review_composes(proposal, self.store.composes(proposal_id), self.store.compose_by_hash)
+        return build_view(proposal, stored, state, self.known, dropped, composes)
 
     def typed_data(self, proposal_id: int) -> dict[str, object]:
         """Return the EIP-712 typed data owners sign (ActionsMismatch when its stored actions disagree)."""
@@ -232,6 +234,7 @@ class GovernanceService:
             expires_at=self.clock() + ttl if ttl else None,
             rejects=rejects,
             planned=plan.planned if kind is ProposalKind.CHANGE else None,
+            composes=plan.composes,
         )
         return self.store.create_proposal(new, actor=proposer)
 

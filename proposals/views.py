@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from eth_typing import ChecksumAddress
 
+from proposals.compose_review import ComposeReview, higher_risk, review_as_dict
 from proposals.decode import DescribedCall, Known, risk_warnings
 from proposals.models import OPEN_STATES, Planned, Proposal, StoredSignature
 from proposals.safe_tx import SafeState, SafeTxHashes, safe_tx_hashes
@@ -35,6 +37,8 @@ class ProposalView:
     owners: tuple[ChecksumAddress, ...]
     threshold: int
     safe_nonce: int
+    # The app-compose.json behind each compose hash the proposal allows, reviewed (proposals/compose_review.py).
+    composes: tuple[ComposeReview, ...] = ()
 
     @property
     def valid_count(self) -> int:
@@ -57,14 +61,20 @@ def build_view(
     state: SafeState,
     known: Known,
     dropped: dict[str, str] | None = None,
+    composes: Sequence[ComposeReview] = (),
 ) -> ProposalView:
     """Assemble the view; `dropped` maps owner (lowercase) -> why that signature no longer counts.
+
+    A compose review raises the risk of the call it backs, and its concerns join the warnings.
 
     The calls are described from the actions stored with the proposal (ActionsMismatch when they do not
     encode its calldata), never decoded again through today's configuration.
     """
     dropped = dropped or {}
-    calls = tuple(describe_stored(proposal, known))
+    calls = list(describe_stored(proposal, known))
+    for review in composes:
+        if 0 <= review.index < len(calls):
+            calls[review.index] = replace(calls[review.index], risk=higher_risk(calls[review.index].risk, review.risk))
     signatures = []
     for sig in stored:
         reason = dropped.get(sig.owner.lower(), "")
@@ -74,12 +84,13 @@ def build_view(
     return ProposalView(
         proposal=proposal,
         hashes=safe_tx_hashes(proposal.safe_tx),
-        calls=calls,
-        warnings=tuple(risk_warnings(proposal.safe_tx, calls, known)),
+        calls=tuple(calls),
+        warnings=(*risk_warnings(proposal.safe_tx, calls, known), *(c for r in composes for c in r.concerns)),
         signatures=tuple(signatures),
         owners=state.owners,
         threshold=state.threshold,
         safe_nonce=state.nonce,
+        composes=tuple(composes),
     )
 
 
@@ -158,6 +169,7 @@ def view_as_dict(view: ProposalView) -> dict[str, object]:
             "owners": list(view.owners),
             "missingOwners": list(view.missing_owners),
             "safeNonce": view.safe_nonce,
+            "composes": [review_as_dict(r) for r in view.composes],
         }
     )  # fmt: skip
     return data

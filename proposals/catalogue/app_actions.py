@@ -30,7 +30,8 @@ def _irreversible(reader: StateReader, target: ChecksumAddress, values: Values) 
 APP_ACTIONS: Sequence[Action] = (
     Action(APP, "add-hash", "Allow a compose hash (an app version) to boot.", "addComposeHash(bytes32)",
            (bytes32_param("composeHash", "the compose hash"),), "Allow compose hash {composeHash} on app {target}",
-           effect=MembershipEffect("allowedComposeHashes", "composeHash", True, "compose hash")),
+           effect=MembershipEffect("allowedComposeHashes", "composeHash", True, "compose hash"),
+           compose_param="composeHash"),
     Action(APP, "remove-hash", "Stop a compose hash from booting.", "removeComposeHash(bytes32)",
            (bytes32_param("composeHash", "the compose hash"),),
            "Disallow compose hash {composeHash} on app {target}", risk=Risk.MEDIUM,

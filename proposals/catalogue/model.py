@@ -163,6 +163,8 @@ class Action:
     # Whose signature the call needs: the target's `owner()`, or (acceptOwnership) its `pendingOwner()`.
     caller_getter: str = "owner"
     extra_help: str = ""
+    # The bytes32 parameter an app-compose.json may stand behind (proposals/compose.py checks and shows it).
+    compose_param: str | None = None
     arg_types: tuple[str, ...] = field(init=False)
     selector: bytes = field(init=False)
 

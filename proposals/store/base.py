@@ -10,6 +10,7 @@ from eth_typing import ChecksumAddress
 
 from proposals.models import (
     AuditEntry,
+    ComposeRecord,
     NewProposal,
     NewSignature,
     Proposal,
@@ -106,6 +107,12 @@ class Store(Protocol):
         self, *, proposal_id: int | None = None, since: datetime | None = None, limit: int | None = None
     ) -> list[AuditEntry]:
         """Return audit entries in insertion order."""
+
+    def composes(self, proposal_id: int) -> list[ComposeRecord]:
+        """Return the app-compose.json files filed with a proposal (written by create_proposal), by action index."""
+
+    def compose_by_hash(self, compose_hash: bytes) -> bytes | None:
+        """Return an app-compose.json filed behind `compose_hash` (the newest), if any was."""
 
     def record_applied_policy(self, new: NewAppliedPolicy, *, actor: str) -> AppliedPolicy:
         """Keep a policy file as `policy apply` filed it (audit event `policy-applied`)."""

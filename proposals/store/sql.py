@@ -32,6 +32,7 @@ from proposals.models import (
     StoredSignature,
 )
 
+from .composes import ComposeRecords, compose_rows
 from .engine import make_engine
 from .executions import ExecutionRecords
 from .policies import PolicyRecords
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from .base import Store
 
 
-class SqlStore(ExecutionRecords, PolicyRecords):
+class SqlStore(ExecutionRecords, ComposeRecords, PolicyRecords):
     """Proposals, signatures, the append-only audit log and cursors in one SQL database."""
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
@@ -76,6 +77,7 @@ class SqlStore(ExecutionRecords, PolicyRecords):
             with self._sessions.begin() as session:
                 session.add(row)
                 session.flush()
+                session.add_all(compose_rows(row.id, new.composes, now))  # the evidence lives and dies with it
                 detail: dict[str, Any] = {"kind": row.kind, "state": row.state, "safe": row.safe, "nonce": row.nonce}
                 detail |= {"safe_tx_hash": row.safe_tx_hash, "title": row.title, "rejects": row.rejects}
                 self._append(session, now, row.id, actor, "created", detail)

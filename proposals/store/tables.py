@@ -201,6 +201,24 @@ class ExecutionTxRow(Base):
     __table_args__ = (Index(None, "proposal_id", "claim"), Index(None, "tx_hash"))
 
 
+class ComposeFileRow(Base):
+    """The app-compose.json behind one action's compose hash (0006); found again by hash for later diffs."""
+
+    __tablename__ = "compose_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    action_index: Mapped[int] = mapped_column(Integer)
+    app: Mapped[str] = mapped_column(ADDRESS)
+    compose_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # The app's most recently allowed compose hash when the proposal was filed; NULL: none was allowed.
+    base_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (UniqueConstraint("proposal_id", "action_index"), Index(None, "compose_hash"))
+
+
 class AppliedPolicyRow(Base):
     """A policy file as `policy apply` filed it (0005): drift is measured against the last one per KMS."""
 

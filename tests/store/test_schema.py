@@ -44,6 +44,7 @@ def test_migrate_twice_then_schema_matches_the_tables(db_url: str) -> None:
                 "cursors",
                 "execution_txs",
                 "applied_policies",
+                "compose_files",
             }
             if connection.dialect.name == "sqlite":
                 assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -92,7 +93,7 @@ def test_safe_tx_hash_is_unique_among_open_proposals(db_url: str) -> None:
 def test_revisions_form_one_line() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_heads()) == 1
-    assert [r.revision for r in script.walk_revisions()] == ["0005", "0004", "0003", "0002", "0001"]
+    assert [r.revision for r in script.walk_revisions()] == ["0006", "0005", "0004", "0003", "0002", "0001"]
 
 
 @pytest.mark.parametrize(
