@@ -55,8 +55,13 @@ def build_service(
     *,
     with_executor: bool = True,
     environ: Mapping[str, str] | None = None,
+    offline: bool = False,
 ) -> GovernanceService:
-    """Connect to the chain and the database, and load the executor key (never an owner)."""
+    """Connect to the chain and the database, and load the executor key (never an owner).
+
+    `offline` skips the chain check and the executor: for what reads only the database (the audit log),
+    which must work while the RPC is down; anything else asks the node on first use and may fail then.
+    """
     environ = os.environ if environ is None else environ
     if not config.safes:
         raise ConfigError("no Safes configured: add a [[safes]] entry (address = ...) to the config")
@@ -64,10 +69,11 @@ def build_service(
         overrides.rpc_url or config.chain.rpc_url,
         expected_chain_id=config.chain.chain_id,
         timeout=config.chain.rpc_timeout,
+        verify=not offline,
     )
     safes = tuple(s.address for s in config.safes)
     executor = None
-    if with_executor:
+    if with_executor and not offline:
         account = load_account(executor_source(config.executor), environ=environ, required=False)
         if account is not None:
             for safe in safes:

@@ -7,7 +7,6 @@ from functools import cache
 from typing import Any
 
 from eth_typing import URI, ChecksumAddress
-from eth_utils import event_signature_to_log_topic
 from hexbytes import HexBytes
 from safe_eth.eth import EthereumClient
 from safe_eth.eth.contracts import get_safe_V1_4_1_contract
@@ -18,8 +17,8 @@ from contracts import app_abi, kms_abi
 from foundation.redaction import protect_url
 from proposals.catalogue.model import Group
 from proposals.errors import NotFound, Unavailable, translate_chain_errors
+from proposals.events import UPGRADES_DISABLED_TOPIC
 
-UPGRADES_DISABLED_TOPIC = event_signature_to_log_topic("UpgradesDisabled()")
 # ERC-1967 implementation slot: keccak256("eip1967.proxy.implementation") - 1.
 IMPLEMENTATION_SLOT = int("360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc", 16)
 
@@ -48,14 +47,17 @@ def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: floa
     return w3
 
 
-def connect_client(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> EthereumClient:
-    """Return a safe-eth-py client whose web3 is checked like `connect` checks it."""
+def connect_client(
+    rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0, verify: bool = True
+) -> EthereumClient:
+    """Return a safe-eth-py client whose web3 is checked like `connect` checks it (unless not `verify`)."""
     protect_url(rpc_url)
     seconds = int(max(1, timeout))
     client = EthereumClient(URI(rpc_url), provider_timeout=seconds, slow_provider_timeout=seconds, retry_count=0)
     for provider in (client.w3_provider, client.w3_slow_provider):
         provider.exception_retry_configuration = None  # type: ignore[assignment]  # None disables them (web3 docs)
-    check_chain(client.w3, expected_chain_id)
+    if verify:  # building the client sends nothing: without the check, the node is first asked on first use
+        check_chain(client.w3, expected_chain_id)
     return client
 
 

@@ -28,7 +28,7 @@ from proposals.models import (
     ProposalState,
 )
 from proposals.planning import NONCE_WINDOW, ChangeRequest, Plan, Planner
-from proposals.reconcile import Reconciler
+from proposals.reconcile import Reconciler, ReconcileReport
 from proposals.safe_tx import (
     CANONICAL_MULTI_SEND_CALL_ONLY,
     CANONICAL_SIMULATE_TX_ACCESSOR,
@@ -38,6 +38,7 @@ from proposals.safe_tx import (
     simulate,
     typed_data,
 )
+from proposals.service_operations import ServiceOperations
 from proposals.signatures import CheckedSignature, SignatureRefused, check_signature, combine, recheck
 from proposals.store.base import Store
 from proposals.stored_actions import describe_stored
@@ -86,7 +87,7 @@ class CancelResult:
     rejection: Proposal | None
 
 
-class GovernanceService:
+class GovernanceService(ServiceOperations):
     """Drives proposals from request to execution; the chain is the truth, the store the memory."""
 
     def __init__(
@@ -404,6 +405,10 @@ class GovernanceService:
         if current.state in TERMINAL_STATES:
             return current
         return self._transition(current, new_state, actor, detail)
+
+    def reconcile(self) -> ReconcileReport:
+        """Run one reconciliation pass against the chain (every Safe, then expiry) and report what changed."""
+        return Reconciler(self).run()
 
     def expire(self) -> list[Proposal]:
         """End pending/approved proposals whose TTL passed."""

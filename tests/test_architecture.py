@@ -126,3 +126,68 @@ def test_every_cited_document_is_in_the_repo():
         if not (ROOT / name).is_file() and name not in OTHER_PROJECTS_DOCS
     }
     assert cited == set()
+
+
+# One facade (STYLE.md 10): the HTTP API and the CLI reach the proposals core through GovernanceService and
+# the core's value types, never what is behind the service: its store (`.store`, `proposals.store.*`), its
+# chain reader, web3 client and planner, or the Reconciler (`service.reconcile()` runs a pass).
+# Allowed on purpose:
+# - proposals.store.audit_export formats AuditEntry values (a core value type) as the JSON and CSV both
+#   front ends export alike; it opens no database, as proposals.views formats proposals.
+# - proposals.chain in the CLI's direct-mode composition. dstack_gov/wiring.py (outside these folders) is the
+#   composition root that builds the service. cli/session.py is the per-command composition (config, RPC
+#   client, chain reader, key) for the commands that work without a proposal and so without the service:
+#   direct mode (cli/actions.py), deployments (cli/deploy.py, cli/safes.py), `info`/`check` (cli/info.py) and
+#   the devnet (cli/devnet.py, cli/demo.py). They read contracts as the dstack tooling does, through
+#   `session.reader`, never the service's.
+FACADE_FRONT_ENDS = ("dstack_gov/api", "dstack_gov/cli")
+FACADE_BEHIND = ("proposals.store", "proposals.reconcile", "proposals.chain")
+FACADE_ALLOWED = {"proposals.store.audit_export"}
+FACADE_CHAIN_COMPOSITION = {"dstack_gov/cli/session.py", "dstack_gov/cli/safes.py"}
+SERVICE_INTERNALS = {"store", "reader", "w3", "client", "planner", "known"}
+
+
+def _owner_name(node: ast.expr) -> str:
+    """Name what an attribute is read from: `context.service` -> service, `service_for(s)` -> service_for."""
+    if isinstance(node, ast.Call):
+        return _owner_name(node.func)
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _facade_breaches(path: Path, relative: str) -> list[str]:
+    allowed = FACADE_ALLOWED | ({"proposals.chain"} if relative in FACADE_CHAIN_COMPOSITION else set())
+    breaches = [
+        f"import {name}"
+        for name in _forbidden(_imports(path), set(FACADE_BEHIND))
+        if not any(name == a or name.startswith(a + ".") for a in allowed)
+    ]
+    for node in ast.walk(ast.parse(path.read_text(), filename=relative)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = _owner_name(node.value)
+        if node.attr in SERVICE_INTERNALS and "service" in owner.lower():
+            breaches.append(f"line {node.lineno}: {owner}.{node.attr}")
+    return breaches
+
+
+def test_api_and_cli_reach_the_core_only_through_the_service():
+    files = [p for folder in FACADE_FRONT_ENDS for p in sorted((ROOT / folder).rglob("*.py"))]
+    breaches = {str(p.relative_to(ROOT)): _facade_breaches(p, str(p.relative_to(ROOT))) for p in files}
+    assert {k: v for k, v in breaches.items() if v} == {}
+
+
+def test_the_facade_check_sees_a_breach(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from proposals.store.engine import lock_wait\nfrom proposals.store.audit_export import audit_to_csv\n"
+        "def f(context, service_for, session):\n"
+        "    context.service.store.close()\n    service_for(session).reader.read()\n    session.reader.read()\n"
+    )
+    assert _facade_breaches(probe, "dstack_gov/cli/probe.py") == [
+        "import proposals.store.engine",
+        "line 4: service.store",
+        "line 5: service_for.reader",
+    ]
+    assert _facade_breaches(probe, "dstack_gov/cli/session.py")[0] == "import proposals.store.engine"

@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from proposals.service import GovernanceService
-from proposals.store.engine import lock_wait
 
 from .metrics import Metrics
 
@@ -36,7 +35,7 @@ class ApiContext:
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Take the write lock; inside, a database locked by another process fails fast (503, Retry-After)."""
-        with self.writes, lock_wait(API_LOCK_WAIT):
+        with self.writes, self.service.lock_wait(API_LOCK_WAIT):
             yield
 
 

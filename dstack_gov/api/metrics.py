@@ -1,21 +1,20 @@
-"""Prometheus text exposition: proposals by state from the store, event counters since start."""
+"""Prometheus text exposition: proposals by state (from the service), event counters since start."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping
 
-from proposals.models import OPEN_STATES, ProposalState
-from proposals.store.base import Store
+from proposals.models import ProposalState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The service's notification names that the counters follow.
 _EXECUTION_OUTCOMES = (ProposalState.EXECUTED.value, ProposalState.FAILED.value)
-_MAX_OPEN = 10_000
 
 
 class Metrics:
-    """Counters fed by the service's notifications; gauges read from the store at scrape time."""
+    """Counters fed by the service's notifications; the gauges are given at scrape time."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -30,14 +29,10 @@ class Metrics:
         """Count a signature the API refused."""
         self.on_event(0, "signature-refused")
 
-    def render(self, store: Store) -> str:
-        """Return every metric in the Prometheus text format."""
+    def render(self, by_state: Mapping[ProposalState, int], open_signatures: int) -> str:
+        """Return every metric in the Prometheus text format, with the proposal gauges given."""
         with self._lock:
             events = Counter(self._events)
-        by_state = _proposal_counts(store)
-        open_signatures = sum(
-            len(store.signatures(p.id)) for p in store.list_proposals(states=OPEN_STATES, limit=_MAX_OPEN)
-        )
         signatures = [('{result="accepted"}', events["signature"]), ('{result="refused"}', events["signature-refused"])]
         lines: list[str] = []
         _family(
@@ -45,7 +40,7 @@ class Metrics:
             "dstack_gov_proposals",
             "gauge",
             "Proposals in the store, by state.",
-            [(f'{{state="{state}"}}', n) for state, n in by_state.items()],
+            [(f'{{state="{state.value}"}}', by_state.get(state, 0)) for state in ProposalState],
         )
         _family(
             lines,
@@ -70,11 +65,6 @@ class Metrics:
             [(f'{{outcome="{o}"}}', events[o]) for o in _EXECUTION_OUTCOMES],
         )
         return "\n".join(lines) + "\n"
-
-
-def _proposal_counts(store: Store) -> dict[str, int]:
-    """Return the number of proposals in each state (one COUNT each)."""
-    return {state.value: store.count_proposals(states=[state]) for state in ProposalState}
 
 
 def _family(lines: list[str], name: str, kind: str, help_text: str, samples: list[tuple[str, int]]) -> None:

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse, Response
 
 from proposals.catalogue import CATALOGUE, Action
 from proposals.models import MAX_ID
-from proposals.reconcile import Reconciler
 from proposals.store.audit_export import audit_entry_object, audit_to_csv
 
 from .auth import require_token
@@ -42,18 +41,19 @@ def action_as_dict(action: Action) -> dict[str, Any]:
 def on_healthz(context: Context) -> JSONResponse:
     """Answer whether the chain is reachable (503 if not)."""
     try:
-        w3 = context.service.w3
-        chain_id, block = int(w3.eth.chain_id), int(w3.eth.block_number)
+        head = context.service.chain_head()
     except Exception:  # any failure means "not healthy"; the reason goes to the log only
         log.warning("health check: the chain is unavailable", exc_info=log.isEnabledFor(logging.DEBUG))
         return JSONResponse({"status": "error", "message": "chain unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok", "chainId": chain_id, "blockNumber": block})
+    return JSONResponse({"status": "ok", "chainId": head.chain_id, "blockNumber": head.block_number})
 
 
 @router.get("/metrics", response_model=None)
 def on_metrics(context: Context) -> Response:
     """Expose proposal counts and event counters in the Prometheus text format."""
-    return Response(context.metrics.render(context.service.store), media_type=CONTENT_TYPE)
+    service = context.service
+    text = context.metrics.render(service.counts_by_state(), service.open_signature_count())
+    return Response(text, media_type=CONTENT_TYPE)
 
 
 @router.get("/api/catalogue", response_model=None)
@@ -66,7 +66,7 @@ def on_catalogue() -> JSONResponse:
 def on_reconcile(context: Context) -> JSONResponse:
     """Run one reconciliation pass against the chain and report what changed."""
     with context.writing():
-        report = Reconciler(context.service).run()
+        report = context.service.reconcile()
     return JSONResponse(report.as_dict())
 
 
@@ -77,9 +77,7 @@ def on_audit(
     output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
     """Export the audit log (all of it, or one proposal's) as JSON or CSV."""
-    if proposal is not None:
-        context.service.get(proposal)  # NotFound for an unknown proposal, not an empty log
-    entries = context.service.store.audit(proposal_id=proposal)
+    entries = context.service.audit(proposal)
     if output == "csv":
         name = "audit.csv" if proposal is None else f"audit-{proposal}.csv"
         return Response(audit_to_csv(entries), media_type="text/csv; charset=utf-8",

@@ -19,19 +19,16 @@ from proposals.errors import ChainError, InvalidInput
 from proposals.models import MAX_ID, ProposalState
 from proposals.planning import ChangeRequest
 from proposals.proposal_file import load_proposal_text
-from proposals.reconcile import Reconciler
 from proposals.service import GovernanceService
 from proposals.signatures import parse_signature_hex
-from proposals.store import open_store
 from proposals.store.audit_export import audit_to_csv, audit_to_json
 from proposals.views import proposal_as_dict, view_as_dict
 
 
-def service_for(session: Session, *, with_executor: bool = True) -> GovernanceService:
-    """Build the governance service for this invocation."""
-    return build_service(
-        session.config, Overrides(rpc_url=session.rpc_url, kms=session.kms), with_executor=with_executor
-    )
+def service_for(session: Session, *, with_executor: bool = True, offline: bool = False) -> GovernanceService:
+    """Build the governance service for this invocation (`offline`: for what reads only the database)."""
+    overrides = Overrides(rpc_url=session.rpc_url, kms=session.kms)
+    return build_service(session.config, overrides, with_executor=with_executor, offline=offline)
 
 
 def default_proposer() -> str:
@@ -191,9 +188,13 @@ def cancel(proposal_id: str, **options: Any) -> None:
 @chain_options
 def audit(proposal_id: str | None, as_csv: bool, **options: Any) -> None:
     """Print the append-only audit log (--json for JSON, --csv for CSV)."""
+    pid = _proposal_id(proposal_id) if proposal_id else None
     session = Session.from_options(options)
-    store = open_store(session.config.database.url)
-    entries = store.audit(proposal_id=_proposal_id(proposal_id) if proposal_id else None)
+    service = service_for(session, offline=True)  # the audit log is read even while the RPC is down
+    try:
+        entries = service.audit(pid)
+    finally:
+        service.close()
     if as_csv:
         click.echo(audit_to_csv(entries), nl=False)
     elif session.json_output:
@@ -209,7 +210,7 @@ def audit(proposal_id: str | None, as_csv: bool, **options: Any) -> None:
 def reconcile(**options: Any) -> None:
     """Run one reconciliation pass against the chain (for cron, without the bot)."""
     session = Session.from_options(options)
-    report = Reconciler(service_for(session)).run()
+    report = service_for(session).reconcile()
     data = report.as_dict()
 
     def human(console: Console) -> None:
@@ -228,7 +229,7 @@ def proposal_from_file(path: Path) -> ChangeRequest:
         text = path.read_text()
     except OSError as exc:
         raise InvalidInput(f"proposal file {path}: {exc.strerror or 'cannot read'}") from None
-    return load_proposal_text(text, source=f"proposal file {path}")
+    return load_proposal_text(text, source=f"proposal file {path}", base_dir=path.parent)
 
 
 @click.group("propose", invoke_without_command=True)

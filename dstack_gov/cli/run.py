@@ -127,4 +127,4 @@ def run(
     finally:
         if sock is not None:
             sock.close()
-        service.store.close()
+        service.close()

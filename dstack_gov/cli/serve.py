@@ -74,4 +74,4 @@ def serve(
     try:
         run_server(create_api(service, token=token), sock)
     finally:
-        service.store.close()
+        service.close()
