@@ -53,13 +53,19 @@ def outcome_key(proposal: Proposal) -> str:
     return ""
 
 
-def render_options(settings: BotSettings, safe: str) -> RenderOptions:
-    """Return the rendering options for a proposal of `safe`."""
+def render_options(settings: BotSettings, safe: str, bot_username: str | None = None) -> RenderOptions:
+    """Return the rendering options for a proposal of `safe` (the bot's username makes the Mini App link)."""
+    chat = settings.chat_for(safe)
+    mini_app = None
+    if settings.mini_app and bot_username:
+        mini_app = f"https://t.me/{bot_username}/{settings.mini_app}?startapp={{id}}"
     return RenderOptions(
         safe_name=settings.safe_label(safe),
         explorer_tx_url=settings.explorer_tx_url,
         explorer_address_url=settings.explorer_address_url,
         signing_url=settings.signing_url,
+        mini_app_url=mini_app,
+        private_chat=chat is not None and chat > 0,  # Telegram: users have positive ids, groups negative
     )
 
 
@@ -167,7 +173,7 @@ class Announcer:
         """Render the proposal and send or edit its message; post the outcome of an execution once."""
         snapshot = await self.core.run(load_snapshot, self.core.service, self.bot_store, proposal_id)
         proposal = snapshot.view.proposal
-        options = render_options(self.settings, proposal.safe)
+        options = render_options(self.settings, proposal.safe, self.outbox.username)
         text = announcement_text(snapshot, options)
         keyboard = announcement_keyboard(snapshot.view, options)
         if proposal.state in CANCELLABLE and self._is_confirming(proposal_id):

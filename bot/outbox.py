@@ -76,6 +76,14 @@ class Outbox:
         self._sleep = sleep
         self._resume_at = 0.0
 
+    @property
+    def username(self) -> str | None:
+        """Return the bot's @username once getMe has run (None before)."""
+        try:
+            return self.bot.username
+        except RuntimeError:  # PTB: the Bot object has not been initialized yet
+            return None
+
     async def call(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
         """Run one Bot API call, waiting out flood control and retrying network failures."""
         network_failures = 0

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.actors import parse_actor
 from bot.callbacks import Button, Verb, encode
 from bot.markup import MAX_MESSAGE, bold, code, esc, fits, link, mention, short_hex, shorten
 from bot.snapshot import Snapshot
 from proposals.models import OPEN_STATES, Proposal, ProposalKind, ProposalState
-from proposals.views import ProposalView
+from proposals.views import ProposalView, signer_warnings
 
 STATE_BADGES = {
     ProposalState.DRAFT: "📝 Draft",
@@ -40,6 +40,10 @@ class RenderOptions:
     explorer_tx_url: str | None = None
     explorer_address_url: str | None = None
     signing_url: str | None = None
+    # The Mini App direct link with {id} (groups: a url button opens the page inside Telegram).
+    mini_app_url: str | None = None
+    # The announcement is in a private chat, where a web_app button opens the page as a Mini App.
+    private_chat: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,15 +95,8 @@ def _hex(value: bytes | None) -> str:
 
 
 def warnings_of(snapshot: Snapshot) -> list[str]:
-    """Return the risk warnings: the core's, planning's, and disableUpgrades set on a new app."""
-    found = list(snapshot.view.warnings)
-    for warning in snapshot.plan_warnings:
-        if warning not in found:
-            found.append(warning)
-    for call in snapshot.view.calls:
-        if str(call.values.get("disableUpgrades", "")).lower() == "true":
-            found.append(f"disableUpgrades: the new app can never be upgraded ({call.description})")
-    return found
+    """Return the risk warnings: the same list (and words) the signing page shows."""
+    return signer_warnings(snapshot.view)
 
 
 def _section(title: str, lines: Sequence[str], limit: int, more: str = "tap Details") -> list[str]:
@@ -207,7 +204,7 @@ def announcement_keyboard(view: ProposalView, options: RenderOptions = RenderOpt
     rows: list[list[InlineKeyboardButton]] = []
     is_open = proposal.state in OPEN_STATES
     if is_open and options.signing_url:
-        rows.append([InlineKeyboardButton("✍️ Sign in browser", url=options.signing_url.format(id=proposal.id))])
+        rows.append([sign_button(proposal.id, options.signing_url, options)])
     second = [InlineKeyboardButton("🔎 Details", callback_data=encode(Button(Verb.DETAILS, proposal.id)))]
     if is_open:
         second.insert(
@@ -217,6 +214,14 @@ def announcement_keyboard(view: ProposalView, options: RenderOptions = RenderOpt
     if proposal.state in CANCELLABLE:
         rows.append([InlineKeyboardButton("✖️ Cancel", callback_data=encode(Button(Verb.CANCEL, proposal.id)))])
     return InlineKeyboardMarkup(rows)
+
+
+def sign_button(proposal_id: int, signing_url: str, options: RenderOptions) -> InlineKeyboardButton:
+    """Return the Sign button: a web_app in private chats, else the Mini App link or the page's URL."""
+    page = signing_url.format(id=proposal_id)
+    if options.private_chat:
+        return InlineKeyboardButton("✍️ Sign", web_app=WebAppInfo(page))
+    return InlineKeyboardButton("✍️ Sign", url=(options.mini_app_url or page).format(id=proposal_id))
 
 
 def confirm_cancel_keyboard(proposal_id: int) -> InlineKeyboardMarkup:

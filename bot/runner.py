@@ -163,6 +163,11 @@ class BotRuntime:
                 raise RuntimeError("the HTTP server stopped while starting")
             await asyncio.sleep(0.01)
 
+    def announce_soon(self, proposal_id: int) -> None:
+        """Bring a proposal's announcement up to date soon; callable from any thread (the API's workers)."""
+        if self._notifier is not None:
+            self._notifier(proposal_id, "refresh")
+
     @property
     def http_failed(self) -> bool:
         """Return True when the HTTP server task ended on its own."""

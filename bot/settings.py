@@ -64,9 +64,11 @@ class BotSettings:
     explorer_address_url: str | None = None
     # Public HTTPS URL Telegram posts updates to in webhook mode.
     webhook_url: str | None = None
-    # Reserved for the signing page: a URL template with {id}; when set, announcements get a
-    # "Sign in browser" button.
+    # The signing page, a URL template with {id} ([api] public_url + /sign/{id}); when set, announcements
+    # get a Sign button.
     signing_url: str | None = None
+    # The Mini App's short name (BotFather /newapp); groups then get its t.me direct link.
+    mini_app: str | None = None
 
     def __post_init__(self) -> None:
         if not self.base_file_url:

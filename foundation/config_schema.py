@@ -71,6 +71,10 @@ class TelegramSection(_Section):
     proposers: tuple[int, ...] = ()
     admins: tuple[int, ...] = ()
     webhook_url: str | None = None
+    # The Mini App's short name (BotFather /newapp); group announcements then open the page inside Telegram.
+    mini_app: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{3,30}$")
+    # How old a Mini App's initData may be before the page's requests are refused (seconds).
+    init_data_max_age: float = Field(default=3600, gt=0)
 
 
 class ScheduleSection(_Section):
@@ -102,7 +106,8 @@ class ApiSection(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     token: SecretStr | None = None
     token_env: str = "DSTACK_GOV_API_TOKEN"
-    public_url: str | None = None
+    # Where people reach this server (https://gov.example.org): the signing page is <public_url>/sign/<id>.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
 class Config(_Section):

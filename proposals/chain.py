@@ -7,7 +7,6 @@ from functools import cache
 from typing import Any
 
 from eth_typing import URI, ChecksumAddress
-from eth_utils import event_signature_to_log_topic
 from hexbytes import HexBytes
 from safe_eth.eth import EthereumClient
 from safe_eth.eth.contracts import get_safe_V1_4_1_contract
@@ -18,8 +17,8 @@ from contracts import app_abi, kms_abi
 from foundation.redaction import protect_url
 from proposals.catalogue.model import Group
 from proposals.errors import NotFound, Unavailable, translate_chain_errors
+from proposals.events import UPGRADES_DISABLED_TOPIC
 
-UPGRADES_DISABLED_TOPIC = event_signature_to_log_topic("UpgradesDisabled()")
 # ERC-1967 implementation slot: keccak256("eip1967.proxy.implementation") - 1.
 IMPLEMENTATION_SLOT = int("360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc", 16)
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_typing import ChecksumAddress
-from eth_utils import event_signature_to_log_topic
 from hexbytes import HexBytes
 from safe_eth.eth import EthereumClient
 from web3 import Web3
@@ -16,11 +15,9 @@ from web3.exceptions import TransactionNotFound
 
 from contracts import Receipt, TransactionReverted, TransactionSender
 from proposals.errors import ChainError, GovernanceError, humanize_revert, translate_chain_errors
+from proposals.events import EXECUTION_FAILURE_TOPIC, EXECUTION_SUCCESS_TOPIC
 from proposals.models import SafeTxData, SignedExecution
 from proposals.safe_tx import to_safe_tx
-
-EXECUTION_SUCCESS_TOPIC = event_signature_to_log_topic("ExecutionSuccess(bytes32,uint256)")
-EXECUTION_FAILURE_TOPIC = event_signature_to_log_topic("ExecutionFailure(bytes32,uint256)")
 
 
 @dataclass(frozen=True)

@@ -7,28 +7,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_typing import ChecksumAddress
-from eth_utils import event_signature_to_log_topic
 from web3 import Web3
 
 from proposals.catalogue import Group
-from proposals.chain import UPGRADES_DISABLED_TOPIC, ChainReader
+from proposals.chain import ChainReader
+from proposals.events import UPGRADES_DISABLED_TOPIC, app_topic, kms_topic
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
 # (added event, removed event or None, getter that holds the truth), per whitelist.
 _KMS_SETS: dict[str, tuple[str, str | None, str]] = {
-    "osImages": ("OsImageHashAdded(bytes32)", "OsImageHashRemoved(bytes32)", "allowedOsImages"),
-    "aggregatedMrs": (
-        "KmsAggregatedMrAdded(bytes32)",
-        "KmsAggregatedMrRemoved(bytes32)",
-        "kmsAllowedAggregatedMrs",
-    ),
-    "devices": ("KmsDeviceAdded(bytes32)", "KmsDeviceRemoved(bytes32)", "kmsAllowedDeviceIds"),
-    "apps": ("AppRegistered(address)", None, "registeredApps"),
+    "osImages": ("OsImageHashAdded", "OsImageHashRemoved", "allowedOsImages"),
+    "aggregatedMrs": ("KmsAggregatedMrAdded", "KmsAggregatedMrRemoved", "kmsAllowedAggregatedMrs"),
+    "devices": ("KmsDeviceAdded", "KmsDeviceRemoved", "kmsAllowedDeviceIds"),
+    "apps": ("AppRegistered", None, "registeredApps"),
 }
 _APP_SETS: dict[str, tuple[str, str | None, str]] = {
-    "composeHashes": ("ComposeHashAdded(bytes32)", "ComposeHashRemoved(bytes32)", "allowedComposeHashes"),
-    "devices": ("DeviceAdded(bytes32)", "DeviceRemoved(bytes32)", "allowedDeviceIds"),
+    "composeHashes": ("ComposeHashAdded", "ComposeHashRemoved", "allowedComposeHashes"),
+    "devices": ("DeviceAdded", "DeviceRemoved", "allowedDeviceIds"),
 }
 
 
@@ -43,11 +39,12 @@ def _rebuild_sets(
 
     `flags` are further event topics to look for in the same scan; the ones seen are returned.
     """
+    topic_of = kms_topic if group is Group.KMS else app_topic
     topics: dict[bytes, tuple[str, bool]] = {}
     for key, (added, removed, _) in specs.items():
-        topics[event_signature_to_log_topic(added)] = (key, True)
+        topics[topic_of(added)] = (key, True)
         if removed:
-            topics[event_signature_to_log_topic(removed)] = (key, False)
+            topics[topic_of(removed)] = (key, False)
     members: dict[str, dict[Any, bool]] = {key: {} for key in specs}
     seen: set[bytes] = set()
     for log in reader.logs(address, [*topics, *flags]):

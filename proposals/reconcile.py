@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eth_typing import ChecksumAddress
-from eth_utils import event_signature_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
 
 from contracts import Receipt
 from proposals.chain import block_ranges
 from proposals.errors import translate_chain_errors
+from proposals.events import safe_topic
 from proposals.execution import ExecutionResult, logged_safe_tx_hash
 from proposals.models import (
     OPEN_STATES,
@@ -32,14 +32,14 @@ if TYPE_CHECKING:
     from proposals.service import GovernanceService
 
 _TOPICS = {
-    event_signature_to_log_topic(sig): name
-    for sig, name in (
-        ("ExecutionSuccess(bytes32,uint256)", "success"),
-        ("ExecutionFailure(bytes32,uint256)", "failure"),
-        ("ApproveHash(bytes32,address)", "approve"),
-        ("AddedOwner(address)", "owners"),
-        ("RemovedOwner(address)", "owners"),
-        ("ChangedThreshold(uint256)", "owners"),
+    safe_topic(event): kind
+    for event, kind in (
+        ("ExecutionSuccess", "success"),
+        ("ExecutionFailure", "failure"),
+        ("ApproveHash", "approve"),
+        ("AddedOwner", "owners"),
+        ("RemovedOwner", "owners"),
+        ("ChangedThreshold", "owners"),
     )
 }
 

@@ -94,6 +94,19 @@ def build_view(
     )
 
 
+def signer_warnings(view: ProposalView) -> list[str]:
+    """Return every risk warning a signer sees: the core's, planning's, and disableUpgrades on a new app."""
+    found = list(view.warnings)
+    planned = view.proposal.planned
+    for warning in planned.warnings if planned is not None else ():
+        if warning not in found:
+            found.append(warning)
+    for call in view.calls:
+        if str(call.values.get("disableUpgrades", "")).lower() == "true":
+            found.append(f"disableUpgrades: the new app can never be upgraded ({call.description})")
+    return found
+
+
 def _hex(value: bytes | None) -> str | None:
     return None if value is None else "0x" + bytes(value).hex()
 

@@ -6,13 +6,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
 from proposals.service import GovernanceService
 
 from .metrics import Metrics
+
+if TYPE_CHECKING:
+    from .telegram import TelegramAuth
 
 # Seconds an API write waits for another process's lock on a SQLite database before answering 503.
 # The write lock is held meanwhile, so the bot and other requests queue behind this wait: it is kept
@@ -31,6 +34,7 @@ class ApiContext:
     # that meets the threshold executes inside the request.
     writes: threading.Lock
     metrics: Metrics
+    telegram: TelegramAuth | None = None  # trusts Mini App initData (the signing page inside Telegram)
 
     @contextmanager
     def writing(self) -> Iterator[None]:

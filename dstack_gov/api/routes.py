@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from proposals.catalogue import parse_address
@@ -17,6 +17,7 @@ from proposals.views import proposal_as_dict, view_as_dict
 from .auth import require_token
 from .context import ApiContext, Context
 from .models import ProposeBody, SignatureBody
+from .telegram import telegram_user
 
 router = APIRouter(prefix="/api/proposals", default_response_class=JSONResponse)
 WRITE = [Depends(require_token)]
@@ -62,14 +63,19 @@ def on_propose(body: ProposeBody, context: Context) -> JSONResponse:
 
 
 @router.post("/{proposal_id}/signatures", response_model=None)
-def on_signature(proposal_id: ProposalId, body: SignatureBody, context: Context) -> JSONResponse:
-    """Verify and store an owner's signature; the one that meets the threshold executes at once."""
+def on_signature(proposal_id: ProposalId, body: SignatureBody, context: Context, request: Request) -> JSONResponse:
+    """Verify and store an owner's signature; the one that meets the threshold executes at once.
+
+    From the signing page inside Telegram, the checked initData names the user the audit log records.
+    """
     owner = parse_address(body.owner, "owner") if body.owner else None
+    user = telegram_user(request)
+    source, actor = ("api", "api") if user is None else (user.source, user.actor)
     try:
         signature = parse_signature_hex(body.signature)
         with context.writing():
             result = context.service.add_signature(
-                proposal_id, signature, source="api", actor="api", claimed_owner=owner
+                proposal_id, signature, source=source, actor=actor, claimed_owner=owner
             )
     except SignatureRefused:
         context.metrics.signature_refused()

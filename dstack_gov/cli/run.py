@@ -34,6 +34,7 @@ def telegram_token(config: Config, environ: Mapping[str, str]) -> str:
 def bot_settings(config: Config, environ: Mapping[str, str]) -> BotSettings:
     """Return the bot's settings from the config (the token never leaves this object's repr)."""
     from bot import BotSettings, Roles  # the bot's imports (PTB, APScheduler) only when it runs
+    from dstack_gov.cli.signing_page import signing_url
 
     chats = {s.address: s.telegram_chat_id for s in config.safes if s.telegram_chat_id is not None}
     if not chats:
@@ -51,6 +52,8 @@ def bot_settings(config: Config, environ: Mapping[str, str]) -> BotSettings:
         explorer_tx_url=config.explorer.tx_url,
         explorer_address_url=config.explorer.address_url,
         webhook_url=section.webhook_url,
+        signing_url=signing_url(config),
+        mini_app=section.mini_app,
     )
 
 
@@ -76,8 +79,11 @@ def run(
     from telegram.error import BadRequest, InvalidToken, NetworkError
 
     from bot import BotRuntime, run_until_signalled
+    from bot.page_links import PageLinker
+    from bot.store import BotStore
     from dstack_gov.api import create_api, listen
     from dstack_gov.cli.serve import api_token
+    from dstack_gov.cli.signing_page import telegram_auth
     from dstack_gov.wiring import Overrides, build_service
     from proposals.catalogue import parse_address
     from proposals.errors import Unavailable
@@ -97,9 +103,12 @@ def run(
             sock.close()
         raise
     write_lock = threading.Lock()  # one writer at a time across the bot, the jobs and the API
-    api = None if no_api else create_api(service, token=api_token(config, token_env, os.environ), write_lock=write_lock)
+    linker = PageLinker(service, BotStore.open(config.database.url), settings)
+    api = None if no_api else create_api(service, token=api_token(config, token_env, os.environ), write_lock=write_lock,
+                                         telegram=telegram_auth(config, os.environ, linker))  # fmt: skip
     runtime = BotRuntime(settings, service, db_url=config.database.url, http_app=api, http_socket=sock,
                          write_lock=write_lock, webhook=webhook)  # fmt: skip
+    linker.refresh = runtime.announce_soon
     url = "http://{}:{}".format(*sock.getsockname()[:2]) if sock is not None else None
     summary: dict[str, object] = {
         "http": url,
@@ -127,4 +136,5 @@ def run(
     finally:
         if sock is not None:
             sock.close()
+        linker.store.close()
         service.close()

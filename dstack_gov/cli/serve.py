@@ -12,6 +12,7 @@ import click
 from dstack_gov.api import create_api, listen
 from dstack_gov.api import serve as run_server
 from dstack_gov.cli.session import chain_options
+from dstack_gov.cli.signing_page import telegram_auth
 from dstack_gov.config import Config, load_config, resolve_config_path
 from dstack_gov.wiring import Overrides, build_service
 from foundation.redaction import redact_url
@@ -72,6 +73,6 @@ def serve(
     if token and host not in LOOPBACK_HOSTS:
         click.echo("serve: warning: the bearer token travels in clear text unless a TLS proxy fronts this", err=True)
     try:
-        run_server(create_api(service, token=token), sock)
+        run_server(create_api(service, token=token, telegram=telegram_auth(config, os.environ)), sock)
     finally:
         service.close()
