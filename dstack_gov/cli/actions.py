@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import click
@@ -12,6 +13,8 @@ from rich.console import Console
 from dstack_gov.cli.output import changes_json, changes_table, emit, key_value_table
 from dstack_gov.cli.session import Session, chain_options, key_options
 from proposals.catalogue import Action, Group, Kind, Param, actions, parse_address
+from proposals.compose import read_compose_file
+from proposals.compose_review import attach_compose
 from proposals.direct import DirectResult, DirectRunner
 from proposals.errors import InvalidInput
 from proposals.planning import ChangeRequest, RequestedAction
@@ -36,9 +39,30 @@ def click_params(action: Action) -> list[click.Parameter]:
             params.append(click.Option([param.flag, name], is_flag=True, default=None, help=param.help))
         elif param.optional:
             params.append(click.Option([option_flag(param), name], default=None, help=param.help))
+        elif param.name == action.compose_param:  # --compose-file can give it
+            params.append(click.Argument([name], metavar=f"[{name.upper()}]", required=False))
         else:
             params.append(click.Argument([name], metavar=name.upper()))
     return params
+
+
+def compose_option(action: Action) -> list[click.Parameter]:
+    """Return --compose-file for an action whose hash an app-compose.json may stand behind."""
+    if action.compose_param is None:
+        return []
+    return [click.Option(["--compose-file"], type=click.Path(path_type=Path, dir_okay=False),
+                         help="The app-compose.json behind the hash: checked against it (or gives it) and shown "
+                              "to signers with the proposal.")]  # fmt: skip
+
+
+def with_compose_file(action: Action, raw: dict[str, Any], path: Path | None) -> tuple[dict[str, Any], bytes | None]:
+    """Return the values with the compose hash checked against (or taken from) the file, and the file's bytes."""
+    given = {k: v for k, v in raw.items() if v is not None}
+    if path is None:
+        return given, None
+    compose = read_compose_file(path)
+    values, _ = attach_compose(action, given, compose, source=f"compose file {path}")
+    return values, compose
 
 
 def target_options(group: Group) -> list[click.Parameter]:
@@ -129,14 +153,15 @@ def action_command(action: Action, *, proposing: bool) -> click.Command:
         via_safe = True if proposing else options.pop("via_safe")
         title, description, nonce = options.pop("title"), options.pop("description"), options.pop("nonce")
         raw = {p.name: options.pop(identifier(p)) for p in action.params}
-        values = action.parse({k: v for k, v in raw.items() if v is not None})  # input errors before any I/O
+        given, compose = with_compose_file(action, raw, options.pop("compose_file", None))
+        values = action.parse(given)  # input errors before any chain I/O
         session = Session.from_options(options)
         target = resolve_target(session, action.group, options)
         if via_safe is None:
             via_safe = _owner_is_contract(session, action, target)
         if via_safe:
-            requested = RequestedAction(action, {k: v for k, v in raw.items() if v is not None}, target)
-            request = ChangeRequest(title or _default_title(action, raw, target), (requested,), description or "")
+            requested = RequestedAction(action, given, target, compose)
+            request = ChangeRequest(title or _default_title(action, given, target), (requested,), description or "")
             file_proposal(session, request, force=force, nonce=nonce)
             return
         sender = session.sender()
@@ -145,6 +170,7 @@ def action_command(action: Action, *, proposing: bool) -> click.Command:
 
     params: list[click.Parameter] = [
         *click_params(action),
+        *compose_option(action),
         *target_options(action.group),
         click.Option(["--force"], is_flag=True, help="Go ahead even if the precheck (or --nonce check) refuses."),
         click.Option(["--title"], help="Proposal title (Safe mode; default: the action in words)."),

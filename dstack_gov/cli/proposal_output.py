@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from dstack_gov.cli.compose_output import render_composes
 from dstack_gov.cli.output import key_value_table
 from proposals.catalogue import Risk
 from proposals.models import Proposal
@@ -25,8 +27,8 @@ def render_view(console: Console, view: ProposalView) -> None:
     console.print(f"[bold]#{p.id} {p.title}[/]  {state_label(p.state.value)}  ({p.kind.value}, by {p.proposer})")
     if p.description:
         console.print(p.description)
-    for warning in view.warnings:
-        console.print(f"[bold red]⚠ {warning}[/]")
+    for warning in view.warnings:  # compose concerns quote the proposer's text: no markup from it
+        console.print(f"[bold red]⚠ {escape(warning)}[/]")
     calls = Table(box=None, pad_edge=False, show_header=True)
     calls.add_column("#")
     calls.add_column("action", overflow="fold")
@@ -35,6 +37,7 @@ def render_view(console: Console, view: ProposalView) -> None:
         style = "red" if call.risk is Risk.HIGH else "yellow" if call.risk is Risk.MEDIUM else "green"
         calls.add_row(str(index), call.description, f"[{style}]{call.risk.value}[/]")
     console.print(calls)
+    render_composes(console, view.composes)
     if p.planned is not None:
         # Planned when the proposal was filed; the chain may have moved since.
         for warning in p.planned.warnings:

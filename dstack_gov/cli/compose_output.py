@@ -1,0 +1,43 @@
+"""Rendering compose reviews for people: what each compose hash in a proposal stands for."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from proposals.catalogue import Risk
+from proposals.compose import allowed_envs, has_pre_launch_script, render_setting, settings_of
+from proposals.compose_review import ComposeReview
+
+_RISK_STYLE = {Risk.HIGH: "red", Risk.MEDIUM: "yellow", Risk.LOW: "green"}
+
+
+def render_composes(console: Console, reviews: tuple[ComposeReview, ...]) -> None:
+    """Print each app-compose.json review: services and pinning, settings, and the diff (all text escaped)."""
+    for review in reviews:
+        style = _RISK_STYLE[review.risk]
+        head = f"[bold]app-compose.json of action {review.index + 1}[/] risk: [{style}]{review.risk.value}[/]"
+        compose = review.compose
+        if compose is None:
+            console.print(head)
+            for concern in review.concerns:
+                console.print(f"  [bold red]⚠ {escape(concern)}[/]")
+            continue
+        console.print(f"{head} (compose hash = sha256 of {review.hash_form}, {len(compose.raw):,} bytes)")
+        document = compose.document
+        if document.get("name"):
+            console.print(f"  name {escape(render_setting(document['name']))}")
+        for service in compose.services:
+            note = f"[red]⚠ {escape(service.unpinned)}[/]" if service.unpinned else "[green]pinned by digest[/]"
+            console.print(f"  service {escape(service.name)}: {escape(service.image or '(no image)')}  {note}")
+        settings = " · ".join(f"{key} {escape(render_setting(value))}" for key, value in settings_of(document))
+        console.print(f"  {settings}")
+        envs = ", ".join(escape(e) for e in allowed_envs(document)) or "none"
+        script = "yes" if has_pre_launch_script(document) else "none"
+        console.print(f"  allowed_envs: {envs} · pre-launch script: {script}")
+        if review.changes is None:
+            console.print(f"  changes: {escape(review.base_note)}")
+            continue
+        console.print(f"  changes {escape(review.base_note)}:" if review.changes else "  changes: none")
+        for change in review.changes:
+            console.print(f"    • {escape(change)}")
