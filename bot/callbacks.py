@@ -14,7 +14,9 @@ import enum
 import re
 from dataclasses import dataclass
 
-MAX_CALLBACK_BYTES = 64
+from telegram.constants import InlineKeyboardButtonLimit
+
+MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 PREFIX = "g1"
 _PATTERN = re.compile(rf"^{PREFIX}:([a-zA-Z]):([1-9][0-9]{{0,17}})$")
 

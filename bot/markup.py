@@ -5,9 +5,13 @@ from __future__ import annotations
 import html
 import re
 
-MAX_MESSAGE = 4096
-MAX_CAPTION = 1024
-MAX_CALLBACK_ANSWER = 200
+from telegram.constants import CallbackQueryLimit, MessageLimit
+from telegram.helpers import mention_html
+
+# Telegram's limits, as python-telegram-bot declares them.
+MAX_MESSAGE = int(MessageLimit.MAX_TEXT_LENGTH)
+MAX_CAPTION = int(MessageLimit.CAPTION_LENGTH)
+MAX_CALLBACK_ANSWER = int(CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -38,7 +42,7 @@ def link(url: str, label: object) -> str:
 
 def mention(user_id: int, name: str) -> str:
     """Return a mention of a Telegram user by id (works without a username)."""
-    return f'<a href="tg://user?id={int(user_id)}">{esc(name or user_id)}</a>'
+    return mention_html(int(user_id), str(name or user_id))
 
 
 def short_hex(value: str, keep: int = 6) -> str:
