@@ -28,6 +28,7 @@ from proposals.models import (
     ProposalState,
 )
 from proposals.planning import NONCE_WINDOW, ChangeRequest, Plan, Planner
+from proposals.policy_service import PolicyOperations
 from proposals.reconcile import Reconciler, ReconcileReport
 from proposals.safe_tx import (
     CANONICAL_MULTI_SEND_CALL_ONLY,
@@ -87,7 +88,7 @@ class CancelResult:
     rejection: Proposal | None
 
 
-class GovernanceService(ServiceOperations):
+class GovernanceService(ServiceOperations, PolicyOperations):
     """Drives proposals from request to execution; the chain is the truth, the store the memory."""
 
     def __init__(

@@ -30,6 +30,7 @@ def cli(verbose: bool) -> None:
 def _register_commands() -> None:
     # Imported here so each command module can import `cli` without a cycle.
     from dstack_gov.cli import actions, authapi, catalogue, demo, deploy, devnet, info, proposals, run, safes, serve
+    from dstack_gov.cli.policy import policy
     from proposals.catalogue import Group
 
     kms = actions.group_for(Group.KMS, "DstackKms admin actions (OS images, KMS settings, app registry).")
@@ -48,6 +49,7 @@ def _register_commands() -> None:
         kms, app, safe, propose, proposals.sign, proposals.export, proposals.status, proposals.list_,
         proposals.execute, proposals.cancel, proposals.audit, proposals.reconcile,
         info.info, info.check, devnet.devnet, demo.demo, authapi.authapi, catalogue.catalogue, serve.serve, run.run,
+        policy,
     ):  # fmt: skip
         cli.add_command(command)
     # Every heavy import is done: undo the recursion limit py_ecc raised (see foundation.recursion).
@@ -72,7 +74,8 @@ def _fail(message: str, code: int, kind: str, json_output: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a failure is one line on stderr (one JSON object on stdout with --json) and an exit code.
 
-    Exit codes: 0 done, 1 chain or runtime error, 2 bad input, 3 `check` denied, 130 interrupted.
+    Exit codes: 0 done, 1 chain or runtime error, 2 bad input, 3 `check` denied, 4 `policy plan`: changes
+    pending, 5 `policy drift`: drift found, 130 interrupted.
     """
     # Libraries log request URLs (RPC keys included) with -v; scrub every record while we run.
     unredact = install_log_redaction()
