@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from foundation.redaction import install_log_redaction
 from .batching import BatchingRpc
 from .body import BODY_TIMEOUT_SECONDS, BodyTimeout, read_json_body
 from .cache import BlockCache
+from .head import HeadFollower
 from .jsonrpc import RpcError
 from .reader import KmsReader
 from .request import BootAuthRequest
@@ -83,7 +85,7 @@ class Webhook:
             log.info("bootAuth/%s: invalid request (%s)", what, _first_error(exc))
             return _json(INVALID_REQUEST_BODY, 400)
         try:
-            verdict = await self.reader.verdict(for_kms, boot)
+            verdict = await self.reader.verdict(for_kms, boot, body)
         except RpcError as exc:
             log.warning("bootAuth/%s failed closed: %s (rpc %s)", what, exc.reason, self.reader.rpc.label)
             return _json(BACKEND_UNAVAILABLE_BODY)
@@ -125,25 +127,35 @@ def _first_error(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+def freeze_startup_heap() -> None:
+    """Collect once, then keep everything allocated so far out of every later collection."""
+    # The modules behind the webhook (web3, eth_abi, pydantic, starlette) leave a large heap that
+    # lives as long as the process. Each full collection walked all of it: a pause of 50 to 80 ms
+    # for every request in flight, a few times a minute under load, and most of the p99 at
+    # concurrency 64. Frozen, a full collection only walks what requests allocated.
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
     """Build the webhook app for `settings`; `rpc_transport` replaces the network (tests)."""
     rpc = BatchingRpc(RpcClient(settings.rpc_url, timeout=settings.rpc_timeout, transport=rpc_transport))
-    reader = KmsReader(
-        rpc,
-        settings.kms_address,
-        timeout=settings.rpc_timeout,
-        cache=BlockCache() if settings.block_cache else None,
-    )
+    head = None
+    if settings.block_cache:
+        head = HeadFollower(rpc, BlockCache(), interval=settings.head_poll_interval, timeout=settings.rpc_timeout)
+    reader = KmsReader(rpc, settings.kms_address, timeout=settings.rpc_timeout, head=head)
     webhook = Webhook(reader, body_timeout=settings.body_timeout)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # httpx and uvicorn log request URLs (the RPC key included) at DEBUG, whoever set up logging.
         unredact = install_log_redaction()
+        freeze_startup_heap()
         try:
             yield
         finally:
-            await rpc.aclose()
+            await reader.aclose()
+            gc.unfreeze()
             unredact()
 
     app = Starlette(

@@ -1,27 +1,28 @@
-"""The optional per-block cache: eth_call results read at the chain head, dropped when the head moves."""
+"""The optional block cache: answers read at one block (the head the poller last saw), dropped when it moves."""
 
 from __future__ import annotations
 
-# An upper bound on memory: distinct boot requests within one block beyond this are not cached.
+from collections.abc import Hashable
+
+# An upper bound on memory: distinct answers within one block beyond this are not cached.
 MAX_ENTRIES = 4096
 
 
 class BlockCache:
-    """Results (by calldata) read at exactly one block number: the latest head any answer reported.
+    """Answers (eth_call results by calldata, verdicts by request) read at exactly one block number.
 
-    The cache never decides freshness by itself. Every read that uses it asks the node for
-    eth_blockNumber in the same batch, and an entry is served only when that number equals the
-    block the entry was read at; so no answer is older than the head at the time of the request.
+    The cache never decides freshness by itself: the head follower (head.py) moves it to each head
+    the node reports, and says whether that head is recent enough to answer from.
     """
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.block: int | None = None
-        self._results: dict[str, bytes] = {}
+        self._results: dict[Hashable, object] = {}
         self._max_entries = max_entries
 
-    def lookup(self, calldata: str) -> bytes | None:
-        """Return the result of `calldata` read at `self.block`, if cached."""
-        return self._results.get(calldata)
+    def lookup(self, key: Hashable) -> object | None:
+        """Return the answer stored under `key`, read at `self.block`, if cached."""
+        return self._results.get(key)
 
     def observe(self, block: int) -> None:
         """Record the head a node just reported; any change (new block, reorg, revert) empties the cache."""
@@ -29,10 +30,10 @@ class BlockCache:
             self.block = block
             self._results = {}
 
-    def store(self, block: int, calldata: str, result: bytes) -> None:
-        """Keep `result`, read at `block`, if that is still the cached block and there is room."""
+    def store(self, block: int, key: Hashable, answer: object) -> None:
+        """Keep `answer`, read at `block`, if that is still the cached block and there is room."""
         if block == self.block and len(self._results) < self._max_entries:
-            self._results[calldata] = result
+            self._results[key] = answer
 
     def __len__(self) -> int:
         return len(self._results)

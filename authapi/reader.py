@@ -10,10 +10,13 @@ from typing import TypeVar
 from .batching import BatchingRpc
 from .cache import BlockCache
 from .contract import KmsCalls
-from .jsonrpc import Call, RpcError, eth_call, hex_data, quantity
+from .head import HeadFollower
+from .jsonrpc import RpcError, eth_call, hex_data, quantity
 from .request import BootAuthRequest
 
 T = TypeVar("T")
+# Verdicts are cached under the request's raw body; a larger one (many advisory ids) is not kept.
+MAX_KEYED_BODY = 4096
 
 
 @dataclass(frozen=True)
@@ -43,23 +46,40 @@ class KmsReader:
         kms_address: str,
         *,
         timeout: float,
-        cache: BlockCache | None = None,
+        head: HeadFollower | None = None,
         calls: KmsCalls | None = None,
     ) -> None:
         self.rpc = rpc
         self.kms_address = kms_address
         self.timeout = timeout
-        self.cache = cache
+        self.head = head
         self._calls = calls or KmsCalls.from_abi()
         self._gateway_calldata = self._calls.gateway_app_id.calldata()
         self._implementation_calldata = self._calls.app_implementation.calldata()
 
-    async def verdict(self, for_kms: bool, request: BootAuthRequest) -> Verdict:
-        """Return isKmsAllowed/isAppAllowed and gatewayAppId, read together; raise RpcError on doubt."""
+    async def verdict(self, for_kms: bool, request: BootAuthRequest, body: bytes | None = None) -> Verdict:
+        """Return isKmsAllowed/isAppAllowed and gatewayAppId, read together; raise RpcError on doubt.
+
+        With the block cache, `body` (the request's raw JSON, which fixes `request` exactly) keys the
+        verdict, so a repeat at the same head costs neither encoding nor a round trip.
+        """
+        pin = self._pin()
+        key = (for_kms, body) if pin is not None and body is not None and len(body) <= MAX_KEYED_BODY else None
+        if pin is not None and key is not None and isinstance(hit := pin[0].lookup(key), Verdict):
+            return hit
         check = self._calls.boot_calldata(for_kms, request)
-        verdict_data, gateway_data = await self._within_deadline(self._read([check, self._gateway_calldata]))
+        verdict_data, gateway_data = await self._within_deadline(self._read(pin, [check, self._gateway_calldata]))
         allowed, reason = self._calls.decode_verdict(for_kms, verdict_data)
-        return Verdict(allowed, reason, self._calls.decode_gateway_app_id(gateway_data))
+        verdict = Verdict(allowed, reason, self._calls.decode_gateway_app_id(gateway_data))
+        if pin is not None and key is not None:
+            pin[0].store(pin[1], key, verdict)
+        return verdict
+
+    def _pin(self) -> tuple[BlockCache, int] | None:
+        """Return the cache and the head to answer at, or None to read the latest block directly."""
+        if self.head is None or (head := self.head.current()) is None:
+            return None
+        return self.head.cache, head
 
     async def status(self) -> KmsStatus:
         """Return the chain id, gatewayAppId and appImplementation, read in one batch."""
@@ -83,37 +103,24 @@ class KmsReader:
         except TimeoutError:
             raise RpcError(f"no answer from the RPC node within {self.timeout:g} s") from None
 
-    async def _read(self, calldatas: list[str]) -> list[bytes]:
-        """Return the eth_call results of `calldatas` on the KMS contract, at the latest block."""
-        if self.cache is None:
+    async def _read(self, pin: tuple[BlockCache, int] | None, calldatas: list[str]) -> list[bytes]:
+        """Return the eth_call results of `calldatas` on the KMS contract: from `pin`, else at the latest block."""
+        if pin is None:
             results = await self.rpc.batch([eth_call(self.kms_address, c) for c in calldatas])
             return [hex_data(r) for r in results]
-        return await self._read_through_cache(self.cache, calldatas)
+        cache, head = pin
+        known = {c: hit for c in calldatas if isinstance(hit := cache.lookup(c), bytes)}
+        missing = [c for c in calldatas if c not in known]
+        if missing:
+            # At exactly the head the cache is keyed on, not at "latest", which may have moved on.
+            results = await self.rpc.batch([eth_call(self.kms_address, c, hex(head)) for c in missing])
+            for calldata, result in zip(missing, results, strict=True):
+                known[calldata] = data = hex_data(result)
+                cache.store(head, calldata, data)
+        return [known[c] for c in calldatas]
 
-    async def _read_through_cache(self, cache: BlockCache, calldatas: list[str]) -> list[bytes]:
-        """Serve from `cache` only what the head, read in the same batch, proves current."""
-        pinned = cache.block
-        known: dict[str, bytes] = {}
-        missing: list[str] = []
-        calls: list[Call] = [("eth_blockNumber", [])]
-        if pinned is not None:
-            known = {c: r for c in calldatas if (r := cache.lookup(c)) is not None}
-            # Missing results are read at the pinned block, not at "latest": a node may run batch
-            # entries in any order, so only an explicit block number ties a result to the head it is
-            # keyed on.
-            missing = [c for c in calldatas if c not in known]
-            calls += [eth_call(self.kms_address, c, hex(pinned)) for c in missing]
-        results = await self.rpc.batch(calls)
-        head = quantity(results[0])
-        cache.observe(head)
-        if head == pinned:
-            fresh = dict(zip(missing, map(hex_data, results[1:]), strict=True))
-        else:
-            # The head is not the pinned block (a new block, a reorg, or the first read): one more round
-            # trip, at the head just reported, which is no older than the head when the request arrived.
-            results = await self.rpc.batch([eth_call(self.kms_address, c, hex(head)) for c in calldatas])
-            fresh = dict(zip(calldatas, map(hex_data, results), strict=True))
-            known = {}
-        for calldata, data in fresh.items():
-            cache.store(head, calldata, data)
-        return [known[c] if c in known else fresh[c] for c in calldatas]
+    async def aclose(self) -> None:
+        """Stop following the head, end the POSTs in flight, close the connections."""
+        if self.head is not None:
+            await self.head.aclose()
+        await self.rpc.aclose()

@@ -1,7 +1,8 @@
-"""The RPC connection: JSON-RPC batches POSTed over one pooled keep-alive httpx.AsyncClient."""
+"""The RPC connection: JSON-RPC batches POSTed over pooled keep-alive connections (an httpx transport)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,26 +11,31 @@ import httpx
 from foundation.redaction import protect_url, redact_url
 
 from .jsonrpc import Call, RpcError, encode_batch, parse_entries
+from .transport import AiohttpTransport
 
 # Batching keeps few POSTs in flight (see batching.py); the pool only needs a little more.
 MAX_CONNECTIONS = 16
+log = logging.getLogger("authapi")
 _DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 class RpcClient:
-    """Send JSON-RPC batches to one node; every failure becomes an RpcError with a safe reason."""
+    """Send JSON-RPC batches to one node; every failure becomes an RpcError with a safe reason.
+
+    Requests go straight to the transport, without an httpx.AsyncClient: the client's URL merging,
+    cookie jar and auth and redirect machinery cost more CPU than the POST itself, and none of it
+    applies to one fixed URL (its userinfo, if any, becomes the Authorization header here, once).
+    """
 
     def __init__(self, url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url = url
         self.label = redact_url(url)
-        protect_url(url)  # httpx logs every request URL, key included
+        protect_url(url)  # a library that logs request URLs must not log the key in this one
         self._next_id = 1
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS),
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-        )
+        self._transport = transport or AiohttpTransport(timeout=timeout, max_connections=MAX_CONNECTIONS)
+        self._url = httpx.URL(url)
+        self._headers = _headers(self._url)
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
 
     async def post(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
         """Send `calls` in one HTTP POST; return their answer entries in order (results or errors)."""
@@ -38,20 +44,40 @@ class RpcClient:
         body = encode_batch(calls, first_id)
         try:
             try:
-                response = await self._client.post(self.url, content=body)
+                status, content = await self._send(body)
             except _DROPPED:
                 # A keep-alive connection the node closed just as we reused it: the calls are
                 # read-only, so send them once more on a fresh connection.
-                response = await self._client.post(self.url, content=body)
+                status, content = await self._send(body)
         except httpx.TimeoutException:
             raise RpcError("RPC node timed out") from None
         except httpx.HTTPError as exc:
             # The exception text can carry the full URL (and any key in it); say only what kind it was.
             raise RpcError(f"RPC node unreachable ({type(exc).__name__})") from None
-        if response.status_code != 200:
-            raise RpcError(f"RPC node answered HTTP {response.status_code}")
-        return parse_entries(response.content, first_id, len(calls))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("RPC POST to %s: %d calls, HTTP %d, %d bytes", self.label, len(calls), status, len(content))
+        if status != 200:
+            raise RpcError(f"RPC node answered HTTP {status}")
+        return parse_entries(content, first_id, len(calls))
+
+    async def _send(self, body: bytes) -> tuple[int, bytes]:
+        request = httpx.Request("POST", self._url, content=body, headers=self._headers, extensions=self._extensions)
+        response = await self._transport.handle_async_request(request)
+        try:
+            return response.status_code, await response.aread()
+        finally:
+            await response.aclose()
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
-        await self._client.aclose()
+        await self._transport.aclose()
+
+
+def _headers(url: httpx.URL) -> dict[str, str]:
+    """Return the headers of every POST, with Basic auth from the URL's userinfo as httpx would add it."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if url.username or url.password:
+        template = httpx.Request("POST", url)
+        authorized = next(httpx.BasicAuth(url.username, url.password).auth_flow(template))
+        headers["Authorization"] = authorized.headers["Authorization"]
+    return headers

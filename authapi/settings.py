@@ -23,6 +23,9 @@ class Settings:
     kms_address: ChecksumAddress
     rpc_timeout: float = 2.0
     block_cache: bool = False
+    # With the block cache: seconds between two eth_blockNumber polls; a cached answer is at most
+    # twice this old (see authapi/head.py).
+    head_poll_interval: float = 0.5
     host: str = "127.0.0.1"
     port: int = 8000
     # A client that has not sent its whole body by then gets 408 and a closed connection.
@@ -39,6 +42,8 @@ class Settings:
             raise ConfigError("the RPC URL must be an http:// or https:// URL")
         if not self.rpc_timeout > 0:
             raise ConfigError("the RPC timeout must be a positive number of seconds")
+        if not self.head_poll_interval > 0:
+            raise ConfigError("the head poll interval must be a positive number of seconds")
         if not self.body_timeout > 0:
             raise ConfigError("the body timeout must be a positive number of seconds")
         if not 0 <= self.port <= 65535:
@@ -74,6 +79,7 @@ def settings_from_config(config: Config, **overrides: Unpack[Overrides]) -> Sett
         kms_address=_kms_address(_pick(overrides.get("kms"), config.contracts.kms)),
         rpc_timeout=_pick(overrides.get("rpc_timeout"), section.rpc_timeout),
         block_cache=_pick(overrides.get("block_cache"), section.block_cache),
+        head_poll_interval=section.head_poll_interval,
         host=_pick(overrides.get("host"), section.host),
         port=_pick(overrides.get("port"), section.port),
         body_timeout=section.body_timeout,

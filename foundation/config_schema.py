@@ -98,6 +98,8 @@ class AuthApiSection(_Section):
     port: int = Field(default=8000, ge=0, le=65535)
     rpc_timeout: float = Field(default=2.0, gt=0)
     block_cache: bool = False
+    # With block_cache: how often to ask the node for its head (seconds); answers may be 2x this old.
+    head_poll_interval: float = Field(default=0.5, gt=0)
     body_timeout: float = Field(default=10.0, gt=0)
 
 

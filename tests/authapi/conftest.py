@@ -13,6 +13,7 @@ import pytest
 from web3 import Web3
 
 from authapi import Settings, create_app
+from authapi.head import HeadFollower
 from dstack_gov.anvil import Anvil
 from dstack_gov.safe_infra import SafeInfra
 from tests.authapi.transports import RecordingTransport
@@ -35,7 +36,7 @@ async def webhook_client(
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=WEBHOOK) as client:
             yield client
     finally:
-        await app.state.webhook.reader.rpc.aclose()
+        await app.state.webhook.reader.aclose()
 
 
 @asynccontextmanager
@@ -47,6 +48,21 @@ async def recorded_client(
     settings = Settings(rpc_url=anvil.url, kms_address=world.kms.kms_address, block_cache=block_cache)
     async with webhook_client(settings, rpc_transport=transport) as client:
         yield client, transport
+
+
+@asynccontextmanager
+async def cached_client(
+    url: str, kms: str, interval: float, transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[tuple[httpx.AsyncClient, HeadFollower]]:
+    """Yield a webhook client with the block cache on (polling every `interval` s) and its head follower."""
+    settings = Settings(rpc_url=url, kms_address=kms, block_cache=True, head_poll_interval=interval)  # type: ignore[arg-type]
+    app = create_app(settings, rpc_transport=transport)
+    follower = app.state.webhook.reader.head
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=WEBHOOK) as client:
+            yield client, follower
+    finally:
+        await app.state.webhook.reader.aclose()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -13,7 +14,7 @@ from authapi import Settings
 from dstack_gov.anvil import free_port
 from tests.authapi.bodies import valid_body
 from tests.authapi.conftest import SILENT_SECRET as SECRET
-from tests.authapi.conftest import webhook_client
+from tests.authapi.conftest import cached_client, webhook_client
 from tests.authapi.transports import ALLOWED, GATEWAY, canned, entries, hex_of, raw, results
 
 pytestmark = pytest.mark.asyncio
@@ -165,3 +166,24 @@ async def test_invalid_request_is_still_400_when_rpc_is_down():
     async with webhook_client(settings(f"http://127.0.0.1:{free_port()}")) as client:
         response = await client.post("/bootAuth/kms", content=json.dumps({"appId": 1}))
     assert response.status_code == 400
+
+
+async def test_cache_fails_closed_once_the_head_poller_cannot_reach_the_node(caplog):
+    down = False
+
+    def node(request: httpx.Request) -> httpx.Response:
+        if down:
+            raise httpx.ConnectError("connection refused")
+        return healthy_node(json.loads(request.content))
+
+    async with cached_client("http://127.0.0.1:9", KMS, 0.1, httpx.MockTransport(node)) as (client, follower):
+        await asyncio.wait_for(follower.wait_past(None), timeout=30)
+        assert (await client.post("/bootAuth/app", json=valid_body())).json()["isAllowed"] is True
+        down = True
+        # Within 2 poll intervals a cached answer may still be served; after that, never.
+        async with asyncio.timeout(30):
+            while follower.current() is not None:  # noqa: ASYNC110 - the head lapses with time, not an event
+                await asyncio.sleep(0.05)
+        response = await client.post("/bootAuth/app", json=valid_body())
+    assert (response.status_code, response.json()) == (200, UNAVAILABLE)
+    assert "head poll failed: RPC node unreachable" in caplog.text

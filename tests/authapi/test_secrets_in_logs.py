@@ -22,6 +22,5 @@ def test_verbose_webhook_logs_no_rpc_credentials(anvil, world, tmp_path):
     text = output.read_text()
     assert (status.status_code, app.json()["isAllowed"], kms.json()["isAllowed"]) == (200, True, True)
     assert f"/v2/{PATH_KEY}?apikey={QUERY_KEY}" in node.targets  # the keys did reach the node
-    assert "DEBUG" in text and "httpx" in text  # -v was in effect and the client did log
-    assert "<redacted>" in text  # something did try to log them
+    assert "DEBUG" in text and "RPC POST to http://127.0.0.1:" in text  # -v was in effect and each POST was logged
     assert leaked(text) == [], text

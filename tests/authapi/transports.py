@@ -9,12 +9,14 @@ from typing import Any
 import httpx
 from eth_abi.abi import encode
 
+from authapi.transport import AiohttpTransport
+
 
 class RecordingTransport(httpx.AsyncBaseTransport):
-    """Pass requests to a real transport and keep each JSON-RPC batch that was sent."""
+    """Pass requests to the webhook's own transport and keep each JSON-RPC batch that was sent."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        self.inner = AiohttpTransport(timeout=10, max_connections=4)
         self.batches: list[list[dict[str, Any]]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -25,9 +27,15 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         """Return the method names of every batch, in order."""
         return [[call["method"] for call in batch] for batch in self.batches]
 
+    def calls(self) -> list[list[str]]:
+        """Return the method names of every batch, leaving out the head poller's eth_blockNumber."""
+        batches = [[m for m in batch if m != "eth_blockNumber"] for batch in self.methods()]
+        return [batch for batch in batches if batch]
+
     def blocks(self) -> list[list[str]]:
-        """Return the block parameter of every eth_call, batch by batch."""
-        return [[c["params"][1] for c in batch if c["method"] == "eth_call"] for batch in self.batches]
+        """Return the block parameter of every eth_call, batch by batch (batches without one left out)."""
+        blocks = [[c["params"][1] for c in batch if c["method"] == "eth_call"] for batch in self.batches]
+        return [batch for batch in blocks if batch]
 
     async def aclose(self) -> None:
         await self.inner.aclose()
