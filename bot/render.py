@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.actors import parse_actor
 from bot.callbacks import Button, Verb, encode
+from bot.compose_render import compose_lines
 from bot.markup import MAX_MESSAGE, bold, code, esc, fits, link, mention, short_hex, shorten
 from bot.snapshot import Snapshot
 from proposals.models import OPEN_STATES, Proposal, ProposalKind, ProposalState
@@ -133,6 +134,7 @@ def _body(snapshot: Snapshot, budget: _Budget, options: RenderOptions) -> list[s
     lines = ["", *_section("Actions", calls, budget.calls)]
     if changes:
         lines += _section("Before → after", changes, budget.changes)
+    lines += compose_lines(view.composes, budget.changes)
     if warnings:
         lines += ["", *_section("Risk warnings", warnings, budget.warnings)]
     safe = view.proposal.safe
