@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dstack_gov.cli.session import chain_options
+from dstack_gov.cli.session import api_options, chain_options
 from dstack_gov.config import Config, ConfigError, load_config, resolve_config_path
 from foundation.redaction import redact_url
 
@@ -61,9 +61,7 @@ def bot_settings(config: Config, environ: Mapping[str, str]) -> BotSettings:
 @chain_options
 @click.option("--webhook", is_flag=True, help="Receive updates at telegram.webhook_url instead of long polling.")
 @click.option("--no-api", is_flag=True, help="Do not serve the HTTP API (the webhook route is still served).")
-@click.option("--host", help="Address the HTTP server listens on (default: [api] host).")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port of the HTTP server (default: [api] port).")
-@click.option("--token-env", help="Env var holding the API bearer token (default: [api] token_env).")
+@api_options
 def run(
     config_path: Path | None,
     rpc_url: str | None,

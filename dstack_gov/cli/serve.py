@@ -11,7 +11,7 @@ import click
 
 from dstack_gov.api import create_api, listen
 from dstack_gov.api import serve as run_server
-from dstack_gov.cli.session import chain_options
+from dstack_gov.cli.session import api_options, chain_options
 from dstack_gov.cli.signing_page import telegram_auth
 from dstack_gov.config import Config, load_config, resolve_config_path
 from dstack_gov.wiring import Overrides, build_service
@@ -32,9 +32,7 @@ def api_token(config: Config, token_env: str | None, environ: Mapping[str, str])
 
 @click.command()
 @chain_options
-@click.option("--host", help="Address to listen on (default: [api] host, 127.0.0.1).")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default: [api] port, 8080).")
-@click.option("--token-env", help="Env var holding the bearer token for writes (default: [api] token_env).")
+@api_options
 def serve(
     config_path: Path | None,
     rpc_url: str | None,

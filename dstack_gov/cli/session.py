@@ -48,6 +48,19 @@ def chain_options(func: F) -> F:
     )  # fmt: skip
 
 
+def api_options(func: F) -> F:
+    """Add --host, --port and --token-env: where the HTTP API listens, and its bearer token for writes."""
+    return _apply(
+        func,
+        [
+            click.option("--host", help="Address the HTTP server listens on (default: [api] host, 127.0.0.1)."),
+            click.option("--port", type=click.IntRange(0, 65535),
+                         help="Port of the HTTP server (default: [api] port, 8080)."),
+            click.option("--token-env", help="Env var holding the API bearer token (default: [api] token_env)."),
+        ],
+    )  # fmt: skip
+
+
 def key_options(func: F) -> F:
     """Add --private-key, --keystore and --password-file."""
     return _apply(
