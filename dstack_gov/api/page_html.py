@@ -137,7 +137,8 @@ def _signers(view: ProposalView) -> str:
             mark, words = "refused", f"does not count: {esc(signature.note)}"
         else:
             mark, words = "missing", "not signed yet"
-        items.append(f'<span class="mark {mark}" aria-hidden="true"></span><code>{esc(owner)}</code> {words}')
+        items.append(f'<span data-owner="{esc(owner.lower())}"><span class="mark {mark}" aria-hidden="true"></span>'
+                     f'<code>{esc(owner)}</code> <span class="said">{words}</span></span>')  # fmt: skip
     count = f'<span id="count">{view.valid_count}</span> of {view.threshold}'
     return (
         f'<section aria-labelledby="h-signers"><h2 id="h-signers">Signatures: {count}</h2>'

@@ -142,6 +142,11 @@ function finished(result) {
   const proposal = result.proposal || {};
   const count = document.getElementById("count");
   if (count) count.textContent = String(result.confirmations);
+  const row = document.querySelector(`[data-owner="${account}"]`);
+  if (row) {
+    row.querySelector(".mark").className = "mark signed";
+    row.querySelector(".said").textContent = "signed (eip712), just now";
+  }
   if (proposal.state === "executed" && proposal.execution) {
     setState("done", `Signed. The proposal is executed: transaction ${proposal.execution.txHash}.`);
   } else if (result.executionError) {

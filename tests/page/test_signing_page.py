@@ -87,6 +87,8 @@ def test_happy_path_from_the_announcement_to_execution(stack: Stack, gov: Govern
     assert page.wait_state("done") == "Signed: 1 of 2 signatures."
     page.shot("3-signed")
     assert page.driver.find_element(By.ID, "count").text == "1"
+    mine = page.driver.find_element(By.CSS_SELECTOR, f'[data-owner="{gov.owners[0].address.lower()}"]')
+    assert mine.text.endswith("signed (eip712), just now")
     announcement(telegram, proposal.id, containing="Signatures 1/2")
 
     page.use_wallet(Wallet(gov.owners[1].address, chain_id(gov)))
