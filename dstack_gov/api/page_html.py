@@ -57,7 +57,7 @@ def document(title: str, body: str, *, data: dict[str, str] | None = None) -> st
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light dark">\n<meta name="referrer" content="no-referrer">\n'
-        f"<title>{esc(title)}</title>\n"
+        f'<title>{esc(title)}</title>\n<link rel="icon" href="data:,">\n'
         f'<link rel="stylesheet" href="/static/sign.css?v={ASSET_VERSION}">\n'
         f'<script type="module" src="/static/sign.js?v={ASSET_VERSION}"></script>\n'
         f'</head>\n<body>\n<main id="page"{attrs}>\n{body}\n</main>\n</body>\n</html>\n'

@@ -88,7 +88,10 @@ async def test_page_has_no_inline_script_or_style_and_a_strict_csp(api, gov):
     tags = tags_of(response.text)
     scripts = [a for t, a in tags if t == "script"]
     assert scripts == [{"type": "module", "src": "/static/sign.js?v=1"}]
-    assert [a["href"] for t, a in tags if t == "link"] == ["/static/sign.css?v=1"]
+    assert [(a["rel"], a["href"]) for t, a in tags if t == "link"] == [
+        ("icon", "data:,"),
+        ("stylesheet", "/static/sign.css?v=1"),
+    ]
     assert not any(t == "style" for t, _ in tags)
     assert not any(k == "style" or k.startswith("on") for _, a in tags for k in a)
     for asset, kind in (("sign.js", "text/javascript"), ("sign.css", "text/css")):
