@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.markup import bold, code, esc, short_hex, shorten
-from proposals.compose import allowed_envs, has_pre_launch_script, render_setting, settings_of
-from proposals.compose_review import ComposeReview
+from proposals.views import ComposeReview
 
 MAX_IMAGE = 120  # characters of an image reference (a digest reference is about 100)
 MAX_NAME = 60
@@ -23,9 +22,8 @@ def _cut(lines: Sequence[str], limit: int) -> list[str]:
 
 
 def _services(review: ComposeReview, limit: int) -> list[str]:
-    assert review.compose is not None
     lines = []
-    for service in review.compose.services:
+    for service in review.services:
         image = code(shorten(service.image, MAX_IMAGE)) if service.image else "no image"
         verdict = f"⚠️ {esc(service.unpinned)}" if service.unpinned else "✅ pinned by digest"
         lines.append(f"• {esc(shorten(service.name, MAX_NAME))}: {image} {verdict}")
@@ -33,12 +31,10 @@ def _services(review: ComposeReview, limit: int) -> list[str]:
 
 
 def _settings(review: ComposeReview) -> list[str]:
-    assert review.compose is not None
-    document = review.compose.document
-    settings = " · ".join(f"{esc(key)} {code(render_setting(value))}" for key, value in settings_of(document))
-    envs = ", ".join(code(shorten(e, MAX_NAME)) for e in allowed_envs(document)[:20]) or "none"
-    more = f" (+{len(allowed_envs(document)) - 20})" if len(allowed_envs(document)) > 20 else ""
-    script = "yes" if has_pre_launch_script(document) else "none"
+    settings = " · ".join(f"{esc(key)} {code(value)}" for key, value in review.settings)
+    envs = ", ".join(code(shorten(e, MAX_NAME)) for e in review.allowed_envs[:20]) or "none"
+    more = f" (+{len(review.allowed_envs) - 20})" if len(review.allowed_envs) > 20 else ""
+    script = "yes" if review.pre_launch_script else "none"
     return [settings, f"allowed_envs: {envs}{more} · pre-launch script: {script}"]
 
 
@@ -60,10 +56,9 @@ def compose_lines(reviews: Sequence[ComposeReview], limit: int) -> list[str]:
             lines += ["", f"{title}: not shown (see the risk warnings)"]
             continue
         if limit <= 0:
-            unpinned = sum(1 for s in review.compose.services if s.unpinned)
-            lines += ["", f"{title}: {len(review.compose.services)} service(s), {unpinned} not pinned (tap Details)"]
+            unpinned = sum(1 for s in review.services if s.unpinned)
+            lines += ["", f"{title}: {len(review.services)} service(s), {unpinned} not pinned (tap Details)"]
             continue
-        size = f"{len(review.compose.raw):,} bytes"
-        lines += ["", f"{title} · hash = sha256 of {esc(review.hash_form)} · {size}"]
+        lines += ["", f"{title} · hash = sha256 of {esc(review.hash_form)} · {review.size:,} bytes"]
         lines += _services(review, limit) + _settings(review) + _changes(review, limit)
     return lines

@@ -19,7 +19,16 @@ from eth_utils import event_signature_to_log_topic
 
 from proposals.catalogue import Action, Group, Risk, get_action, parse_hex
 from proposals.chain import ChainReader
-from proposals.compose import ComposeFile, allowed_envs, diff, has_pre_launch_script, parse_compose, settings_of
+from proposals.compose import (
+    ComposeFile,
+    Service,
+    allowed_envs,
+    diff,
+    has_pre_launch_script,
+    parse_compose,
+    render_setting,
+    settings_of,
+)
 from proposals.errors import InvalidInput
 from proposals.models import ComposeRecord, Proposal
 
@@ -80,6 +89,34 @@ class ComposeReview:
     def hash_form(self) -> str:
         """Say which form of the file the compose hash is the sha256 of."""
         return self.compose.hash_form(self.compose_hash) if self.compose is not None else ""
+
+    # What front ends show, so they render the review without reading the file themselves.
+
+    @property
+    def size(self) -> int:
+        """Return the file's size in bytes (0 when it is not shown)."""
+        return len(self.compose.raw) if self.compose is not None else 0
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """Return the docker compose services, each with why its code is not pinned ("" when it is)."""
+        return self.compose.services if self.compose is not None else ()
+
+    @property
+    def settings(self) -> tuple[tuple[str, str], ...]:
+        """Return the settings a signer sees, rendered (true/false, unset, or shortened text)."""
+        document = self.compose.document if self.compose is not None else {}
+        return tuple((key, render_setting(value)) for key, value in settings_of(document)) if document else ()
+
+    @property
+    def allowed_envs(self) -> tuple[str, ...]:
+        """Return the environment variables the operator may set at boot."""
+        return allowed_envs(self.compose.document) if self.compose is not None else ()
+
+    @property
+    def pre_launch_script(self) -> bool:
+        """Return True when a pre-launch script runs before the containers."""
+        return self.compose is not None and has_pre_launch_script(self.compose.document)
 
 
 def review_composes(

@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from proposals.catalogue import Risk
-from proposals.compose import allowed_envs, has_pre_launch_script, render_setting, settings_of
-from proposals.compose_review import ComposeReview
+from proposals.compose import render_setting
+from proposals.views import ComposeReview
 
 _RISK_STYLE = {Risk.HIGH: "red", Risk.MEDIUM: "yellow", Risk.LOW: "green"}
 
@@ -23,17 +23,15 @@ def render_composes(console: Console, reviews: tuple[ComposeReview, ...]) -> Non
             for concern in review.concerns:
                 console.print(f"  [bold red]⚠ {escape(concern)}[/]")
             continue
-        console.print(f"{head} (compose hash = sha256 of {review.hash_form}, {len(compose.raw):,} bytes)")
-        document = compose.document
-        if document.get("name"):
-            console.print(f"  name {escape(render_setting(document['name']))}")
-        for service in compose.services:
+        console.print(f"{head} (compose hash = sha256 of {review.hash_form}, {review.size:,} bytes)")
+        if compose.document.get("name"):
+            console.print(f"  name {escape(render_setting(compose.document['name']))}")
+        for service in review.services:
             note = f"[red]⚠ {escape(service.unpinned)}[/]" if service.unpinned else "[green]pinned by digest[/]"
             console.print(f"  service {escape(service.name)}: {escape(service.image or '(no image)')}  {note}")
-        settings = " · ".join(f"{key} {escape(render_setting(value))}" for key, value in settings_of(document))
-        console.print(f"  {settings}")
-        envs = ", ".join(escape(e) for e in allowed_envs(document)) or "none"
-        script = "yes" if has_pre_launch_script(document) else "none"
+        console.print("  " + " · ".join(f"{key} {escape(value)}" for key, value in review.settings))
+        envs = ", ".join(escape(e) for e in review.allowed_envs) or "none"
+        script = "yes" if review.pre_launch_script else "none"
         console.print(f"  allowed_envs: {envs} · pre-launch script: {script}")
         if review.changes is None:
             console.print(f"  changes: {escape(review.base_note)}")
