@@ -22,6 +22,7 @@ from bot.handlers.buttons import on_button, on_stale_button
 from bot.handlers.errors import on_error
 from bot.handlers.gate import on_gate
 from bot.handlers.linking import on_link
+from bot.handlers.policy import PLAN_CAPTION, is_policy_button, on_drift, on_plan, on_plan_file, on_policy_button
 from bot.handlers.proposing import on_cancel, on_proposal_file, on_propose
 from bot.handlers.reading import on_help, on_owners, on_pending, on_policy, on_status
 from bot.handlers.signing import on_sign, on_typeddata
@@ -71,10 +72,13 @@ def build_application(
     for name, handler in (
         ("start", on_help), ("help", on_help), ("propose", on_propose), ("pending", on_pending),
         ("status", on_status), ("typeddata", on_typeddata), ("sign", on_sign), ("cancel", on_cancel),
-        ("policy", on_policy), ("owners", on_owners), ("link", on_link),
+        ("policy", on_policy), ("owners", on_owners), ("link", on_link), ("plan", on_plan), ("drift", on_drift),
     ):  # fmt: skip
         application.add_handler(CommandHandler(name, handler, filters=messages))
+    plan_files = filters.Document.ALL & filters.CaptionRegex(PLAN_CAPTION)  # before proposal files: first match wins
+    application.add_handler(MessageHandler(messages & plan_files, on_plan_file))
     application.add_handler(MessageHandler(messages & filters.Document.ALL, on_proposal_file))
+    application.add_handler(CallbackQueryHandler(on_policy_button, pattern=is_policy_button))
     application.add_handler(CallbackQueryHandler(on_button, pattern=is_current))
     application.add_handler(CallbackQueryHandler(on_stale_button))
     application.add_error_handler(on_error)

@@ -29,6 +29,7 @@ class Verb(enum.StrEnum):
     CANCEL = "c"  # asks for confirmation first
     CANCEL_CONFIRMED = "C"
     KEEP = "k"  # the confirmation's "no": restore the normal buttons
+    APPLY_POLICY = "P"  # its number is a plan shown by /plan, not a proposal (bot.handlers.policy)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sign", "/sign <id> 0x<signature> [owner]", "add an owner's signature (owner: for a contract owner)"),
     ("cancel", "/cancel <id>", "withdraw a proposal, or propose its on-chain rejection"),
     ("policy", "/policy", "what the KMS and its apps allow now"),
+    ("plan", "/plan (caption of a policy file)", "what applying a policy file would change; apply it"),
+    ("drift", "/drift", "where the chain departs from the applied policy file"),
     ("owners", "/owners", "owners, threshold, and who is linked to whom"),
     ("link", "/link <address> [0x<signature>]", "prove you hold an owner key"),
     ("help", "/help [actions | <action>]", "this help"),

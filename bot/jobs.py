@@ -11,6 +11,7 @@ registers itself here with `install()` and the functions find it through `curren
     retry-executions   every retry_interval: execute again failed proposals whose nonce is free
     remind:<id>        every reminder_interval while below quorum: mention missing owners
     expire:<id>        once, at the proposal's expiry
+    watch-drift        every poll_interval: the KMS's policy drift alert (bot.drift_alerts)
 """
 
 from __future__ import annotations
@@ -241,3 +242,7 @@ def schedule_recurring(scheduler: BaseScheduler, settings: BotSettings) -> None:
                       replace_existing=True, next_run_time=now)  # fmt: skip
     scheduler.add_job(retry_executions, "interval", seconds=settings.retry_interval, id="retry-executions",
                       replace_existing=True)  # fmt: skip
+    from bot.drift_alerts import watch_drift  # here: that module imports this one
+
+    scheduler.add_job(watch_drift, "interval", seconds=settings.poll_interval, id="watch-drift",
+                      replace_existing=True, next_run_time=now)  # fmt: skip

@@ -1,4 +1,4 @@
-"""The bot's own tables: announcement messages, owner links and pending link challenges.
+"""The bot's own tables: announcement messages, owner links, pending link challenges and drift alerts.
 
 They live in the governance database next to the core's tables, migrated by the bot's own
 Alembic revisions (bot/migrations, version table `bot_alembic_version`), so the core's schema
@@ -71,6 +71,17 @@ challenges = Table(
     Column("expires_at", UtcDateTime, nullable=False),
 )
 
+drift_alerts = Table(
+    "bot_drift_alerts",
+    metadata,
+    Column("kms", String(42), primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    # sha256 of the alert text last sent, so an unchanged drift costs no API call.
+    Column("digest", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class Announcement:
@@ -102,6 +113,16 @@ class Challenge:
     chat_id: int
     text: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DriftAlert:
+    """The one message that reports a KMS's current drift."""
+
+    kms: str
+    chat_id: int
+    message_id: int
+    digest: str
 
 
 def _aware(value: datetime) -> datetime:
@@ -224,3 +245,24 @@ class BotStore:
         key = (challenges.c.user_id == user_id) & (challenges.c.owner == owner)
         with self._engine.begin() as connection:
             connection.execute(delete(challenges).where(key))
+
+    # -- drift alerts ----------------------------------------------------------------------
+
+    def drift_alert(self, kms: str) -> DriftAlert | None:
+        """Return the open drift alert of `kms`, if any."""
+        with self._engine.connect() as connection:
+            row = connection.execute(select(drift_alerts).where(drift_alerts.c.kms == kms)).first()
+        return None if row is None else DriftAlert(row.kms, row.chat_id, row.message_id, row.digest)
+
+    def save_drift_alert(self, alert: DriftAlert) -> None:
+        """Record the alert message of `alert.kms` and what it shows (replacing the previous record)."""
+        with self._engine.begin() as connection:
+            connection.execute(delete(drift_alerts).where(drift_alerts.c.kms == alert.kms))
+            connection.execute(insert(drift_alerts).values(kms=alert.kms, chat_id=alert.chat_id,
+                                                           message_id=alert.message_id, digest=alert.digest,
+                                                           updated_at=datetime.now(UTC)))  # fmt: skip
+
+    def drop_drift_alert(self, kms: str) -> None:
+        """Forget the alert of `kms` (the drift ended: the next one gets a new message)."""
+        with self._engine.begin() as connection:
+            connection.execute(delete(drift_alerts).where(drift_alerts.c.kms == kms))

@@ -18,7 +18,7 @@ from web3 import Web3
 
 from bot import jobs
 from bot.runner import JOBS_TABLE
-from bot.store import MIGRATIONS, VERSION_TABLE, BotStore, Challenge, metadata, migrate_bot
+from bot.store import MIGRATIONS, VERSION_TABLE, BotStore, Challenge, DriftAlert, metadata, migrate_bot
 from proposals.store import open_store
 from proposals.store.engine import make_engine
 from tests.helpers.postgres import fresh_database, require_postgres
@@ -49,10 +49,11 @@ def test_bot_migrations_build_the_declared_tables_beside_the_core(db_url):
             context = MigrationContext.configure(
                 connection, opts={"version_table": VERSION_TABLE, "compare_type": True, **only_ours}
             )
-            assert context.get_current_revision() == "b0001"
+            assert context.get_current_revision() == "b0002"
             assert compare_metadata(context, metadata) == []
             tables = set(inspect(connection).get_table_names())
-        assert {"bot_announcements", "bot_links", "bot_link_challenges", VERSION_TABLE, "proposals"} <= tables
+        assert {"bot_announcements", "bot_links", "bot_link_challenges", "bot_drift_alerts", VERSION_TABLE,
+                "proposals"} <= tables  # fmt: skip
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with engine.begin() as connection:
@@ -110,3 +111,17 @@ def test_stored_jobs_survive_a_new_scheduler(db_url):
         assert second.get_job("expire:7") is not None
     finally:
         second.shutdown()
+
+
+def test_drift_alert_rows_round_trip(db_url):
+    store = BotStore.open(db_url)
+    try:
+        kms = "0x" + "ab" * 20
+        assert store.drift_alert(kms) is None
+        store.save_drift_alert(DriftAlert(kms, -100, 7, "a" * 64))
+        store.save_drift_alert(DriftAlert(kms, -100, 7, "b" * 64))  # the same alert, edited: one row
+        assert store.drift_alert(kms) == DriftAlert(kms, -100, 7, "b" * 64)
+        store.drop_drift_alert(kms)
+        assert store.drift_alert(kms) is None
+    finally:
+        store.close()
