@@ -7,15 +7,27 @@ names the Safe, whose signers' chat the link is for. Runs in the API's worker th
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from eth_typing import ChecksumAddress
 
 from bot import links
 from bot.settings import BotSettings
 from bot.store import BotStore
-from dstack_gov.telegram_init_data import TelegramUser
 from proposals.errors import Unauthorized
 from proposals.service import GovernanceService
+
+
+class TelegramUser(Protocol):
+    """The Telegram user the API took from checked initData (dstack_gov.telegram_init_data.TelegramUser)."""
+
+    @property
+    def user_id(self) -> int:
+        """Return the Telegram user id."""
+
+    @property
+    def name(self) -> str:
+        """Return the name to show for the user."""
 
 
 class PageLinker:
