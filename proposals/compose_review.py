@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_typing import ChecksumAddress
-from eth_utils import event_signature_to_log_topic
 
 from proposals.catalogue import Action, Group, Risk, get_action, parse_hex
 from proposals.chain import ChainReader
@@ -30,10 +29,11 @@ from proposals.compose import (
     settings_of,
 )
 from proposals.errors import InvalidInput
+from proposals.events import app_topic
 from proposals.models import ComposeRecord, Proposal
 
-COMPOSE_ADDED = event_signature_to_log_topic("ComposeHashAdded(bytes32)")
-COMPOSE_REMOVED = event_signature_to_log_topic("ComposeHashRemoved(bytes32)")
+COMPOSE_ADDED = app_topic("ComposeHashAdded")
+COMPOSE_REMOVED = app_topic("ComposeHashRemoved")
 RISK_ORDER = (Risk.LOW, Risk.MEDIUM, Risk.HIGH)
 # Looks up an app-compose.json by compose hash in the store (None: never seen).
 SeenCompose = Callable[[bytes], bytes | None]
