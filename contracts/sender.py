@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.exceptions import BadResponseFormat, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 from web3.types import TxParams
 
 from .revert import decode_revert
@@ -123,26 +123,49 @@ class TransactionSender:
         on_signed: OnSigned | None = None,
     ) -> Receipt:
         """Simulate, sign, send and wait for the receipt; `on_signed` sees each signed tx before it is sent."""
-        self.simulate(to, data, value)
-        tx: dict[str, Any] = {
-            "from": self.account.address,
-            "data": HexBytes(data),
-            "value": value,
-            "chainId": self.w3.eth.chain_id,
-            "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
-        }
+        tx: dict[str, Any] = {"from": self.account.address, "data": HexBytes(data), "value": value}
         if to is not None:
             tx["to"] = to
-        if gas is None:
-            try:
-                gas = self.w3.eth.estimate_gas(cast(TxParams, tx)) * GAS_HEADROOM_NUM // GAS_HEADROOM_DEN
-            except ContractLogicError as error:
-                raise TransactionReverted(describe_call_error(error)) from error
-        tx["gas"] = gas
-        receipt = self._broadcast_until_mined(tx, on_signed)
+        fees = self.prepare(tx, gas)
+        receipt = self._broadcast_until_mined(tx, fees, on_signed)
         if receipt.status != 1:
             raise TransactionReverted("transaction reverted on chain", tx_hash=receipt.tx_hash)
         return receipt
+
+    def prepare(self, tx: dict[str, Any], gas: int | None = None) -> dict[str, int]:
+        """Simulate `tx` once and fill in its chain id, nonce and gas in one round trip; return the fees.
+
+        The simulation is eth_estimateGas (eth_call when `gas` is given): a revert raises TransactionReverted
+        with the reason. A node that takes no batches, or lacks a method, is asked one call at a time.
+        """
+        eth, params = self.w3.eth, cast(TxParams, tx)
+        try:
+            with self.w3.batch_requests() as batch:
+                simulation = eth.estimate_gas(params) if gas is None else eth.call(params)
+                for request in (simulation, eth.chain_id, eth.get_transaction_count(self.address, "pending"),
+                                eth.get_block("latest"), eth.max_priority_fee):  # fmt: skip
+                    batch.add(request)
+                results: list[Any] = batch.execute()  # each request's result, formatted as web3 returns it
+            simulated, chain_id, nonce, latest, tip = results
+        except ContractLogicError as error:
+            raise TransactionReverted(describe_call_error(error)) from error
+        except (Web3RPCError, BadResponseFormat):
+            return self._prepare_one_by_one(tx, gas)
+        tx.update(chainId=int(chain_id), nonce=int(nonce), gas=_with_headroom(int(simulated)) if gas is None else gas)
+        base_fee = latest.get("baseFeePerGas")
+        return self.fees() if base_fee is None else _eip1559_fees(int(base_fee), int(tip))
+
+    def _prepare_one_by_one(self, tx: dict[str, Any], gas: int | None) -> dict[str, int]:
+        if gas is None:
+            try:
+                gas = _with_headroom(self.w3.eth.estimate_gas(cast(TxParams, tx)))
+            except ContractLogicError as error:
+                raise TransactionReverted(describe_call_error(error)) from error
+        else:
+            self.simulate(tx.get("to"), tx["data"], tx["value"])
+        tx.update(chainId=self.w3.eth.chain_id, nonce=self.w3.eth.get_transaction_count(self.address, "pending"))
+        tx["gas"] = gas
+        return self.fees()
 
     def deploy(self, creation_code: bytes) -> Receipt:
         """Deploy a contract from its creation code (constructor arguments appended)."""
@@ -152,10 +175,9 @@ class TransactionSender:
         """Hand one signed transaction to the node and return its hash."""
         return HexBytes(self.w3.eth.send_raw_transaction(raw))
 
-    def _broadcast_until_mined(self, tx: dict[str, Any], on_signed: OnSigned | None = None) -> Receipt:
-        """Send `tx`; while no receipt arrives, replace it at the same nonce with bumped fees."""
+    def _broadcast_until_mined(self, tx: dict[str, Any], fees: dict[str, int], on_signed: OnSigned | None) -> Receipt:
+        """Send `tx` with `fees`; while no receipt arrives, replace it at the same nonce with bumped fees."""
         self.broadcasts = []
-        fees = self.fees()
         for attempt in range(self.max_bumps + 1):
             if attempt:
                 fees = self._bumped(fees)
@@ -207,5 +229,13 @@ class TransactionSender:
             tip = int(self.w3.eth.max_priority_fee)
         except Exception:  # noqa: BLE001 - some nodes lack eth_maxPriorityFeePerGas
             tip = 10**9
-        tip = max(tip, 1)
-        return {"maxFeePerGas": 2 * int(base_fee) + tip, "maxPriorityFeePerGas": tip}
+        return _eip1559_fees(int(base_fee), tip)
+
+
+def _with_headroom(estimate: int) -> int:
+    return estimate * GAS_HEADROOM_NUM // GAS_HEADROOM_DEN
+
+
+def _eip1559_fees(base_fee: int, tip: int) -> dict[str, int]:
+    tip = max(tip, 1)
+    return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from proposals.errors import GovernanceError
 from proposals.execution import Unsettled
 from proposals.models import Proposal, ProposalState, SignedExecution
+from proposals.safe_tx import simulate
 
 if TYPE_CHECKING:
     from proposals.service import GovernanceService
@@ -47,7 +48,7 @@ def run_claim(
     if isinstance(result, Unsettled):
         log.warning("execution of proposal %s: %s", claimed.id, result.reason)
         noted = store.note_execution(claimed.id, claim, actor=actor, reason=result.reason)
-        service._notify(claimed.id, "execution-waiting")
+        service.lifecycle.notify(claimed.id, "execution-waiting")
         return noted or store.get(claimed.id)
     return service.record_execution(claimed, result, actor)
 
@@ -58,5 +59,16 @@ def _failed(service: GovernanceService, claimed: Proposal, error: GovernanceErro
         # Recovery released the claim before anything was signed: there is nothing of ours to record.
         log.warning("execution of proposal %s stopped: %s", claimed.id, error.message)
         return current
-    reason = service._inner_reason(claimed, error.message)
-    return service._transition(claimed, ProposalState.FAILED, actor, {"nonceUsed": False}, failure_reason=reason)
+    reason = _inner_reason(service, claimed, error.message)
+    return service.lifecycle.move(claimed, ProposalState.FAILED, actor, {"nonceUsed": False}, failure_reason=reason)
+
+
+def _inner_reason(service: GovernanceService, proposal: Proposal, reason: str) -> str:
+    """Replace the Safe's generic GS013 with the inner call's own revert reason, when it can be had."""
+    if "GS013" not in reason:
+        return reason
+    try:
+        simulation = simulate(service.w3, proposal.safe_tx, service.settings.simulate_accessor)
+    except GovernanceError:
+        return reason
+    return reason if simulation.success else f"{reason}; the inner call reverts: {simulation.reason}"

@@ -17,7 +17,7 @@ from contracts import Receipt, TransactionReverted, TransactionSender
 from proposals.errors import ChainError, GovernanceError, humanize_revert, translate_chain_errors
 from proposals.events import EXECUTION_FAILURE_TOPIC, EXECUTION_SUCCESS_TOPIC
 from proposals.models import SafeTxData, SignedExecution
-from proposals.safe_tx import to_safe_tx
+from proposals.safe_tx import exec_transaction_calldata
 
 
 @dataclass(frozen=True)
@@ -115,19 +115,10 @@ class Executor:
         """Return the executor's address (it pays gas)."""
         return self.sender.address
 
-    def preflight(self, tx: SafeTxData, signatures: bytes) -> None:
-        """Simulate execTransaction from the executor; raise ChainError with the decoded reason."""
-        call = bytes(HexBytes(to_safe_tx(tx, self.client, signatures).w3_tx._encode_transaction_data()))
-        with translate_chain_errors("simulating execTransaction"):
-            try:
-                self.sender.simulate(tx.safe, call)
-            except TransactionReverted as exc:
-                raise ChainError(f"execution would revert: {humanize_revert(exc.reason)}") from None
-
     def execute(
         self, tx: SafeTxData, signatures: bytes, safe_tx_hash: bytes, record: Record | None = None
     ) -> ExecutionResult | Unsettled:
-        """Preflight, sign (handing each signed tx to `record` first), send and classify the outcome.
+        """Simulate once, sign (handing each signed tx to `record` first), send and classify the outcome.
 
         A send that fails after signing is looked up by its hash before it counts as failed: mined
         gives its result, known to the node (or the node unreachable) gives Unsettled.
@@ -138,8 +129,7 @@ class Executor:
     def _execute(
         self, tx: SafeTxData, signatures: bytes, safe_tx_hash: bytes, record: Record | None
     ) -> ExecutionResult | Unsettled:
-        self.preflight(tx, signatures)
-        call = bytes(HexBytes(to_safe_tx(tx, self.client, signatures).w3_tx._encode_transaction_data()))
+        call = exec_transaction_calldata(self.client.w3, tx, signatures)
         signed: list[bytes] = []
 
         def keep(tx_hash: HexBytes, raw: bytes, nonce: int) -> None:

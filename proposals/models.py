@@ -44,8 +44,10 @@ ALLOWED_TRANSITIONS: Mapping[ProposalState, frozenset[ProposalState]] = {
         {ProposalState.EXECUTING, ProposalState.PENDING, ProposalState.CANCELLED, ProposalState.SUPERSEDED,
          ProposalState.EXECUTED, ProposalState.FAILED, ProposalState.EXPIRED}
     ),
+    # Cancelled: the nonce went to its executed rejection while its own signed tx never got mined.
     ProposalState.EXECUTING: frozenset(
-        {ProposalState.EXECUTED, ProposalState.FAILED, ProposalState.APPROVED, ProposalState.SUPERSEDED}
+        {ProposalState.EXECUTED, ProposalState.FAILED, ProposalState.APPROVED, ProposalState.SUPERSEDED,
+         ProposalState.CANCELLED}
     ),
     ProposalState.FAILED: frozenset(
         {ProposalState.EXECUTING, ProposalState.APPROVED, ProposalState.PENDING, ProposalState.EXECUTED,

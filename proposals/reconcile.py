@@ -26,7 +26,7 @@ from proposals.models import (
 )
 from proposals.recovery import Recovery
 from proposals.safe_tx import SafeState, read_safe_state, safe_tx_hashes
-from proposals.signatures import recheck
+from proposals.signatures import approved_hash_signature, recheck
 
 if TYPE_CHECKING:
     from proposals.service import GovernanceService
@@ -73,6 +73,7 @@ class Reconciler:
     def __init__(self, service: GovernanceService) -> None:
         self.service = service
         self.store = service.store
+        self.lifecycle = service.lifecycle
         self.w3 = service.w3
         self.report = ReconcileReport()
         self.recovery = Recovery(service, self.report, self._nonce_used)
@@ -167,13 +168,13 @@ class Reconciler:
             return
         if any(s.owner.lower() == owner.lower() for s in self.store.signatures(proposal.id)):
             return
-        standalone = bytes(32 - 20) + bytes.fromhex(owner[2:]) + bytes(32) + b"\x01"
+        standalone = approved_hash_signature(owner, safe_tx_hash)
         self.store.add_signature(
             NewSignature(proposal.id, owner, SignatureKind.APPROVED_HASH, standalone, "chain:approveHash"),
             actor="chain",
         )
         self.report.approvals.append((proposal.id, owner))
-        self.service._notify(proposal.id, "signature")
+        self.lifecycle.notify(proposal.id, "signature")
 
     # -- open proposals ------------------------------------------------------------------
 
@@ -206,7 +207,7 @@ class Reconciler:
             if p.kind is ProposalKind.REJECTION and p.rejects == proposal.id and p.state is ProposalState.EXECUTED
         ]  # fmt: skip
         if rejected_by:
-            self.service._end(proposal.id, ProposalState.CANCELLED, "chain", {"rejectedBy": rejected_by[0].id})
+            self.lifecycle.end(proposal.id, ProposalState.CANCELLED, "chain", {"rejectedBy": rejected_by[0].id})
             self.report.cancelled.append(proposal.id)
             return
         if (
@@ -215,8 +216,8 @@ class Reconciler:
             and self._own_failure_used_nonce(proposal)
         ):
             return  # its own execution used the nonce (ExecutionFailure); it stays failed
-        self.service._end(proposal.id, ProposalState.SUPERSEDED, "chain",
-                          {"reason": f"nonce {proposal.nonce} was used by another transaction"})  # fmt: skip
+        self.lifecycle.end(proposal.id, ProposalState.SUPERSEDED, "chain",
+                           {"reason": f"nonce {proposal.nonce} was used by another transaction"})  # fmt: skip
         self.report.superseded.append(proposal.id)
 
     def _own_failure_used_nonce(self, proposal: Proposal) -> bool:
@@ -232,10 +233,10 @@ class Reconciler:
         for sig, reason in checked.dropped:
             self.store.remove_signature(proposal.id, sig.owner, actor="reconcile", reason=reason)
             self.report.dropped_signatures.append((proposal.id, sig.owner))
-            self.service._notify(proposal.id, "signature-dropped")
+            self.lifecycle.notify(proposal.id, "signature-dropped")
         valid = len(checked.valid)
         if proposal.state is ProposalState.APPROVED and valid < state.threshold:
-            self.service._transition(proposal, ProposalState.PENDING, "reconcile",
-                                     {"reason": "signatures below threshold", "valid": valid})  # fmt: skip
+            self.lifecycle.move(proposal, ProposalState.PENDING, "reconcile",
+                                {"reason": "signatures below threshold", "valid": valid})  # fmt: skip
         elif proposal.state is ProposalState.PENDING and valid >= state.threshold:
-            self.service._transition(proposal, ProposalState.APPROVED, "reconcile", {"signatures": valid})
+            self.lifecycle.move(proposal, ProposalState.APPROVED, "reconcile", {"signatures": valid})

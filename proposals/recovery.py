@@ -36,6 +36,7 @@ class Recovery:
     ) -> None:
         self.service = service
         self.store = service.store
+        self.lifecycle = service.lifecycle
         self.w3 = service.w3
         self.report = report
         self._nonce_used = nonce_used
@@ -49,7 +50,7 @@ class Recovery:
             reason = "the execution stopped before anything was sent"
             if self.store.release_unsent(proposal.id, proposal.execution_claim, actor=ACTOR, reason=reason):
                 self.report.released.append(proposal.id)
-                self.service._notify(proposal.id, ProposalState.APPROVED.value)
+                self.lifecycle.notify(proposal.id, ProposalState.APPROVED.value)
             return
         hashes = [s.tx_hash for s in signed]
         with translate_chain_errors("looking for the sent execution"):
@@ -76,8 +77,8 @@ class Recovery:
                 self._note(proposal, WAITING)
                 return
             reason = f"the sent transaction was dropped and cannot be sent again ({exc.message}); will retry"
-            self.service._transition(proposal, ProposalState.APPROVED, ACTOR, {"reason": reason},
-                                     execution_claim=None)  # fmt: skip
+            self.lifecycle.move(proposal, ProposalState.APPROVED, ACTOR, {"reason": reason},
+                                execution_claim=None)  # fmt: skip
             self.report.released.append(proposal.id)
             return
         self.report.rebroadcast.append(proposal.id)
@@ -94,7 +95,7 @@ class Recovery:
         if proposal.failure_reason == reason:
             return  # said already: no audit entry per pass
         if self.store.note_execution(proposal.id, proposal.execution_claim, actor=ACTOR, reason=reason) is not None:
-            self.service._notify(proposal.id, "execution-waiting")
+            self.lifecycle.notify(proposal.id, "execution-waiting")
 
     def retry_failed(self, state: SafeState, attempts: int) -> None:
         """Execute again a failed proposal at the Safe's nonce that still has quorum (at most `attempts` retries)."""

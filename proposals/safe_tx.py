@@ -18,7 +18,7 @@ from safe_eth.safe import SafeTx
 from safe_eth.safe.multi_send import MultiSend, MultiSendOperation, MultiSendTx
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
+from web3.exceptions import BadFunctionCallOutput, BadResponseFormat, ContractLogicError, Web3RPCError
 
 from contracts import decode_revert
 from contracts.sender import revert_data
@@ -59,23 +59,46 @@ def _safe_contract(w3: Web3, safe: ChecksumAddress) -> Contract:
 
 
 def read_safe_state(w3: Web3, safe: ChecksumAddress) -> SafeState:
-    """Read version, nonce, owners and threshold of `safe`."""
-    contract = _safe_contract(w3, safe)
+    """Read version, nonce, owners and threshold of `safe` in one JSON-RPC batch (one round trip)."""
+    functions = _safe_contract(w3, safe).functions
     with translate_chain_errors(f"reading Safe {safe}"):
-        if not w3.eth.get_code(safe):
-            raise NotFound(f"no contract code at {safe} (Safe)")
         try:
-            version = contract.functions.VERSION().call()
-        except ContractLogicError:
-            raise InvalidInput(f"{safe} is not a Safe (it has no VERSION())") from None
-        return SafeState(
-            address=safe,
-            version=str(version),
-            chain_id=w3.eth.chain_id,
-            nonce=int(contract.functions.nonce().call()),
-            owners=tuple(Web3.to_checksum_address(o) for o in contract.functions.getOwners().call()),
-            threshold=int(contract.functions.getThreshold().call()),
-        )
+            with w3.batch_requests() as batch:
+                for request in (w3.eth.chain_id, w3.eth.get_code(safe), functions.VERSION(), functions.nonce(),
+                                functions.getOwners(), functions.getThreshold()):  # fmt: skip
+                    batch.add(request)
+                chain_id, code, version, nonce, owners, threshold = batch.execute()
+        except (ContractLogicError, BadFunctionCallOutput, BadResponseFormat, Web3RPCError):
+            # Not a Safe, no code, or a node that takes no batches: one call at a time says which.
+            return _read_safe_state_one_by_one(w3, safe)
+        if not code:
+            raise NotFound(f"no contract code at {safe} (Safe)")
+        return _safe_state(safe, version, chain_id, nonce, owners, threshold)
+
+
+def _read_safe_state_one_by_one(w3: Web3, safe: ChecksumAddress) -> SafeState:
+    functions = _safe_contract(w3, safe).functions
+    if not w3.eth.get_code(safe):
+        raise NotFound(f"no contract code at {safe} (Safe)")
+    try:
+        version = functions.VERSION().call()
+    except (ContractLogicError, BadFunctionCallOutput):
+        raise InvalidInput(f"{safe} is not a Safe (it has no VERSION())") from None
+    return _safe_state(safe, version, w3.eth.chain_id, functions.nonce().call(), functions.getOwners().call(),
+                       functions.getThreshold().call())  # fmt: skip
+
+
+def _safe_state(
+    safe: ChecksumAddress, version: Any, chain_id: Any, nonce: Any, owners: Any, threshold: Any
+) -> SafeState:
+    return SafeState(
+        address=safe,
+        version=str(version),
+        chain_id=int(chain_id),
+        nonce=int(nonce),
+        owners=tuple(Web3.to_checksum_address(o) for o in owners),
+        threshold=int(threshold),
+    )
 
 
 def batch_call(calls: Sequence[tuple[ChecksumAddress, bytes]], multi_send: ChecksumAddress) -> tuple[
@@ -145,6 +168,13 @@ def to_safe_tx(tx: SafeTxData, client: EthereumClient | None = None, signatures:
         safe_version=tx.safe_version,
         chain_id=tx.chain_id,
     )
+
+
+def exec_transaction_calldata(w3: Web3, tx: SafeTxData, signatures: bytes) -> bytes:
+    """Return the calldata of `execTransaction` for `tx` with the combined owner `signatures`."""
+    arguments = [tx.to, tx.value, bytes(tx.data), tx.operation, tx.safe_tx_gas, tx.base_gas, tx.gas_price,
+                 tx.gas_token, tx.refund_receiver, bytes(signatures)]  # fmt: skip
+    return bytes(HexBytes(_safe_contract(w3, tx.safe).encode_abi("execTransaction", args=arguments)))
 
 
 @dataclass(frozen=True)

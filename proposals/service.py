@@ -18,6 +18,7 @@ from proposals.compose_review import review_composes
 from proposals.decode import Known
 from proposals.errors import Conflict, GovernanceError, InvalidInput, NotFound
 from proposals.execution import ExecutionResult, Executor
+from proposals.lifecycle import Lifecycle, Listener
 from proposals.models import (
     OPEN_STATES,
     TERMINAL_STATES,
@@ -34,20 +35,19 @@ from proposals.safe_tx import (
     CANONICAL_MULTI_SEND_CALL_ONLY,
     CANONICAL_SIMULATE_TX_ACCESSOR,
     SafeState,
+    SafeTxHashes,
     read_safe_state,
     safe_tx_hashes,
-    simulate,
     typed_data,
 )
 from proposals.service_operations import ServiceOperations
-from proposals.signatures import CheckedSignature, SignatureRefused, check_signature, combine, recheck
+from proposals.signatures import CheckedSignature, Recheck, SignatureRefused, check_signature, combine, recheck
 from proposals.store.base import Store
 from proposals.stored_actions import describe_stored
 from proposals.views import ProposalView, build_view
 
 log = logging.getLogger(__name__)
 SIGNABLE_STATES = frozenset({ProposalState.PENDING, ProposalState.APPROVED, ProposalState.FAILED})
-Listener = Callable[[int, str], None]
 # The Safes a caller may propose for (None: every Safe the service knows).
 Scope = Collection[str] | None
 
@@ -120,7 +120,7 @@ class GovernanceService(ServiceOperations, PolicyOperations):
             nonce_window=self.settings.nonce_window,
         )
         self.known = Known(kms, (self.settings.multi_send,))
-        self._listeners: list[Listener] = []
+        self.lifecycle = Lifecycle(store)
         # Claims this process is sending right now: recovery leaves them alone.
         self.in_flight_claims: set[str] = set()
 
@@ -128,14 +128,7 @@ class GovernanceService(ServiceOperations, PolicyOperations):
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(proposal_id, event)` after every change (front ends refresh their views)."""
-        self._listeners.append(listener)
-
-    def _notify(self, proposal_id: int, event: str) -> None:
-        for listener in self._listeners:
-            try:
-                listener(proposal_id, event)
-            except Exception:  # a front end's failure must not undo a recorded change
-                log.exception("listener failed for proposal %s (%s)", proposal_id, event)
+        self.lifecycle.subscribe(listener)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -217,7 +210,7 @@ class GovernanceService(ServiceOperations, PolicyOperations):
                 ],
             },
         )
-        self._notify(proposal.id, "created")
+        self.lifecycle.notify(proposal.id, "created")
         return proposal
 
     def _store_plan(
@@ -274,35 +267,47 @@ class GovernanceService(ServiceOperations, PolicyOperations):
             self.store.record(proposal.id, actor=actor, event="signature-refused",
                               detail={"reason": exc.message, "source": source})  # fmt: skip
             raise
-        if any(s.owner.lower() == checked.owner.lower() for s in self.store.signatures(proposal.id)):
+        earlier = self.store.signatures(proposal.id)
+        if any(s.owner.lower() == checked.owner.lower() for s in earlier):
             raise Conflict(f"{checked.owner} already signed proposal #{proposal.id}")
         self.store.add_signature(
             NewSignature(proposal.id, checked.owner, checked.kind, checked.signature, source), actor=actor
         )
-        self._notify(proposal.id, "signature")
-        valid, error = self.after_signature(proposal.id, state)
-        return SignResult(self.store.get(proposal.id), checked, valid, state.threshold, error)
+        self.lifecycle.notify(proposal.id, "signature")
+        # One pass from here to the receipt: the state just read is the re-read before executing.
+        rechecked = recheck(self.client, state, hashes, earlier)
+        signatures = Recheck((*rechecked.valid, checked), rechecked.dropped)
+        done, valid, error = self._advance(proposal, state, hashes, signatures)
+        return SignResult(done, checked, valid, state.threshold, error)
 
     def after_signature(self, proposal_id: int, state: SafeState | None = None) -> tuple[int, str | None]:
         """Move to approved at quorum and execute at once if we hold an executor key."""
         proposal = self.store.get(proposal_id)
         state = state or read_safe_state(self.w3, proposal.safe)
-        checked = recheck(self.client, state, safe_tx_hashes(proposal.safe_tx), self.store.signatures(proposal.id))
-        valid = len(checked.valid)
+        hashes = safe_tx_hashes(proposal.safe_tx)
+        signatures = recheck(self.client, state, hashes, self.store.signatures(proposal.id))
+        _, valid, error = self._advance(proposal, state, hashes, signatures)
+        return valid, error
+
+    def _advance(
+        self, proposal: Proposal, state: SafeState, hashes: SafeTxHashes, signatures: Recheck
+    ) -> tuple[Proposal, int, str | None]:
+        """Approve at quorum and, holding an executor key, execute from the state and signatures already read."""
+        valid = len(signatures.valid)
         if valid >= state.threshold and proposal.state is ProposalState.PENDING:
-            self._transition(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
+            proposal = self.lifecycle.move(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
         if valid < state.threshold or self.executor is None or state.nonce != proposal.nonce:
-            return valid, None
+            return proposal, valid, None
         try:
-            done = self.execute(proposal.id, actor="auto")
+            done = self._execute_checked(proposal, state, hashes, signatures, actor="auto")
         except GovernanceError as exc:
             log.warning("automatic execution of proposal %s did not happen: %s", proposal.id, exc.message)
-            return valid, exc.message
+            return self.store.get(proposal.id), valid, exc.message
         if done.state is ProposalState.FAILED:
-            return valid, done.failure_reason or "the execution failed"
+            return done, valid, done.failure_reason or "the execution failed"
         if done.state is ProposalState.EXECUTING:
-            return valid, done.failure_reason
-        return valid, None
+            return done, valid, done.failure_reason
+        return done, valid, None
 
     # -- executing -----------------------------------------------------------------------
 
@@ -323,32 +328,29 @@ class GovernanceService(ServiceOperations, PolicyOperations):
                 "earlier proposals must execute (or be rejected) first"
             )
         hashes = safe_tx_hashes(proposal.safe_tx)
-        checked = recheck(self.client, state, hashes, self.store.signatures(proposal.id))
-        for sig, reason in checked.dropped:
-            self.store.remove_signature(proposal.id, sig.owner, actor=actor, reason=reason)
-        if len(checked.valid) < state.threshold:
-            if proposal.state is ProposalState.APPROVED:
-                self._transition(proposal, ProposalState.PENDING, "below threshold",
-                                 {"signatures": len(checked.valid), "threshold": state.threshold})  # fmt: skip
-            raise Conflict(
-                f"proposal #{proposal.id} has {len(checked.valid)} valid signature(s); the Safe needs {state.threshold}"
-            )
-        if proposal.state is ProposalState.PENDING:
-            proposal = self._transition(proposal, ProposalState.APPROVED, "quorum", {"signatures": len(checked.valid)})
-        # Compare-and-set: of several processes, exactly one claims the execution.
-        claimed = self._transition(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address},
-                                   execution_claim=new_claim(), failure_reason=None)  # fmt: skip
-        return run_claim(self, claimed, combine(checked.valid, hashes), hashes.safe_tx_hash, actor)
+        signatures = recheck(self.client, state, hashes, self.store.signatures(proposal.id))
+        return self._execute_checked(proposal, state, hashes, signatures, actor)
 
-    def _inner_reason(self, proposal: Proposal, reason: str) -> str:
-        """Replace the Safe's generic GS013 with the inner call's own revert reason, when it can be had."""
-        if "GS013" not in reason:
-            return reason
-        try:
-            simulation = simulate(self.w3, proposal.safe_tx, self.settings.simulate_accessor)
-        except GovernanceError:
-            return reason
-        return reason if simulation.success else f"{reason}; the inner call reverts: {simulation.reason}"
+    def _execute_checked(
+        self, proposal: Proposal, state: SafeState, hashes: SafeTxHashes, signatures: Recheck, actor: str
+    ) -> Proposal:
+        """Claim and execute `proposal` at the Safe's nonce with the signatures just re-verified against `state`."""
+        assert self.executor is not None
+        describe_stored(proposal, self.known)  # ActionsMismatch: stored actions changed since quorum; never execute
+        for sig, reason in signatures.dropped:
+            self.store.remove_signature(proposal.id, sig.owner, actor=actor, reason=reason)
+        valid = len(signatures.valid)
+        if valid < state.threshold:
+            if proposal.state is ProposalState.APPROVED:
+                self.lifecycle.move(proposal, ProposalState.PENDING, "below threshold",
+                                    {"signatures": valid, "threshold": state.threshold})  # fmt: skip
+            raise Conflict(f"proposal #{proposal.id} has {valid} valid signature(s); the Safe needs {state.threshold}")
+        if proposal.state is ProposalState.PENDING:
+            proposal = self.lifecycle.move(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
+        # Compare-and-set: of several processes, exactly one claims the execution.
+        claimed = self.lifecycle.move(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address},
+                                      execution_claim=new_claim(), failure_reason=None)  # fmt: skip
+        return run_claim(self, claimed, combine(signatures.valid, hashes), hashes.safe_tx_hash, actor)
 
     def record_execution(self, proposal: Proposal, result: ExecutionResult, actor: str) -> Proposal:
         """Store an execution outcome (ours or found on chain) and its consequences."""
@@ -357,11 +359,12 @@ class GovernanceService(ServiceOperations, PolicyOperations):
                   "execution_gas": result.gas_used}  # fmt: skip
         if result.success:
             # An earlier failed attempt's reason stays in the audit log, not on the executed proposal.
-            done = self._transition(proposal, ProposalState.EXECUTED, actor, detail, failure_reason=None, **fields)
+            done = self.lifecycle.move(proposal, ProposalState.EXECUTED, actor, detail, failure_reason=None, **fields)
             if done.kind is ProposalKind.REJECTION and done.rejects is not None:
-                self._end(done.rejects, ProposalState.CANCELLED, actor, {"rejectedBy": done.id})
+                self.lifecycle.end(done.rejects, ProposalState.CANCELLED, actor, {"rejectedBy": done.id})
             return done
-        return self._transition(proposal, ProposalState.FAILED, actor, detail, failure_reason=result.reason, **fields)
+        failed = ProposalState.FAILED
+        return self.lifecycle.move(proposal, failed, actor, detail, failure_reason=result.reason, **fields)
 
     # -- cancelling ----------------------------------------------------------------------
 
@@ -373,9 +376,10 @@ class GovernanceService(ServiceOperations, PolicyOperations):
         if proposal.kind is ProposalKind.REJECTION:
             if self.store.signatures(proposal.id):
                 raise Conflict(f"rejection #{proposal.id} has signatures; it can only be superseded")
-            return CancelResult(self._end(proposal.id, ProposalState.CANCELLED, actor, {"withdrawn": True}), None)
+            withdrawn = self.lifecycle.end(proposal.id, ProposalState.CANCELLED, actor, {"withdrawn": True})
+            return CancelResult(withdrawn, None)
         if not self.store.signatures(proposal.id):
-            done = self._end(proposal.id, ProposalState.CANCELLED, actor, {"withdrawn": True})
+            done = self.lifecycle.end(proposal.id, ProposalState.CANCELLED, actor, {"withdrawn": True})
             return CancelResult(done, None)
         for existing in self.store.list_proposals(safe=proposal.safe, nonce=proposal.nonce, states=OPEN_STATES):
             if existing.kind is ProposalKind.REJECTION and existing.rejects == proposal.id:
@@ -386,26 +390,10 @@ class GovernanceService(ServiceOperations, PolicyOperations):
             f"Cancels proposal #{proposal.id} by using its nonce {proposal.nonce} for a no-op.",
             actor, ProposalKind.REJECTION, rejects=proposal.id,
         )  # fmt: skip
-        self._notify(rejection.id, "created")
+        self.lifecycle.notify(rejection.id, "created")
         return CancelResult(proposal, rejection)
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _transition(
-        self, proposal: Proposal, new_state: ProposalState, actor: str, detail: dict[str, object], **fields: object
-    ) -> Proposal:
-        updated = self.store.transition(
-            proposal.id, new_state, actor=actor, expected=[proposal.state], detail=detail, **fields
-        )
-        self._notify(proposal.id, new_state.value)
-        return updated
-
-    def _end(self, proposal_id: int, new_state: ProposalState, actor: str, detail: dict[str, object]) -> Proposal:
-        """Move any non-terminal proposal to a terminal state."""
-        current = self.store.get(proposal_id)
-        if current.state in TERMINAL_STATES:
-            return current
-        return self._transition(current, new_state, actor, detail)
 
     def reconcile(self) -> ReconcileReport:
         """Run one reconciliation pass against the chain (every Safe, then expiry) and report what changed."""
@@ -419,5 +407,5 @@ class GovernanceService(ServiceOperations, PolicyOperations):
         for proposal in self.store.list_proposals(states=waiting, limit=10_000):
             if proposal.expires_at is not None and proposal.expires_at <= now:
                 detail: dict[str, object] = {"expiresAt": proposal.expires_at.isoformat()}
-                expired.append(self._end(proposal.id, ProposalState.EXPIRED, "scheduler", detail))
+                expired.append(self.lifecycle.end(proposal.id, ProposalState.EXPIRED, "scheduler", detail))
         return expired

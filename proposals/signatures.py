@@ -11,6 +11,7 @@ from safe_eth.eth import EthereumClient
 from safe_eth.eth.contracts import get_safe_V1_4_1_contract
 from safe_eth.safe.safe_signature import (
     SafeSignature,
+    SafeSignatureApprovedHash,
     SafeSignatureContract,
     SafeSignatureEOA,
     SafeSignatureEthSign,
@@ -99,8 +100,13 @@ def _check_approved_hash(
         approved = contract.functions.approvedHashes(owner, hashes.safe_tx_hash).call()
     if not approved:
         raise SignatureRefused(f"{owner} has not called approveHash for this safeTxHash on chain")
-    standalone = bytes(HexBytes(owner).rjust(32, b"\x00")) + b"\x00" * 32 + b"\x01"
-    return CheckedSignature(owner, SignatureKind.APPROVED_HASH, standalone)
+    return CheckedSignature(owner, SignatureKind.APPROVED_HASH, approved_hash_signature(owner, hashes.safe_tx_hash))
+
+
+def approved_hash_signature(owner: ChecksumAddress, safe_tx_hash: bytes) -> bytes:
+    """Return the standalone v=1 signature that stands for `owner`'s on-chain approveHash."""
+    built = SafeSignatureApprovedHash.build_for_owner(owner, "0x" + safe_tx_hash.hex())
+    return bytes(built.export_signature())
 
 
 def _check_contract(

@@ -4,7 +4,8 @@
         w3 = Web3(Web3.HTTPProvider(proxy.url))
 
 A request for a dropped method is still forwarded (the node acts on it); then the client's connection
-is closed without an answer, as when a reply is lost on the way back.
+is closed without an answer, as when a reply is lost on the way back. `round_trips` lists the methods
+of every request it forwarded (a JSON-RPC batch is one request), so a test can count them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class LossyRpc:
         self.upstream = upstream
         self.drop_replies_to = set(drop_replies_to)
         self.dropped: list[str] = []  # methods whose reply was dropped, in order
+        self.round_trips: list[tuple[str, ...]] = []  # the methods of each request (a batch is one), in order
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -56,8 +58,10 @@ class LossyRpc:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                methods = _methods(body)
+                proxy.round_trips.append(methods)
                 reply = proxy.forward(body)
-                dropped = _methods(body) & proxy.drop_replies_to
+                dropped = set(methods) & proxy.drop_replies_to
                 if dropped:
                     proxy.dropped.extend(sorted(dropped))
                     self.close_connection = True
@@ -74,10 +78,10 @@ class LossyRpc:
         return Handler
 
 
-def _methods(body: bytes) -> set[str]:
+def _methods(body: bytes) -> tuple[str, ...]:
     try:
         parsed = json.loads(body)
     except ValueError:
-        return set()
+        return ()
     calls = parsed if isinstance(parsed, list) else [parsed]
-    return {str(call.get("method")) for call in calls if isinstance(call, dict)}
+    return tuple(str(call.get("method")) for call in calls if isinstance(call, dict))

@@ -21,7 +21,16 @@ from proposals.signatures import combine, recheck
 from tests.helpers.chain import dev_account
 from tests.helpers.governance import EXECUTOR_INDEX, Governance
 from tests.helpers.lossy_rpc import LossyRpc
-from tests.helpers.proposing import event_names, events, image_allowed, propose_image, request, safe_nonce, sign
+from tests.helpers.proposing import (
+    event_names,
+    events,
+    execute_outside,
+    image_allowed,
+    propose_image,
+    request,
+    safe_nonce,
+    sign,
+)
 
 SENTINEL_OWNER = "0x0000000000000000000000000000000000000001"
 
@@ -31,16 +40,16 @@ class Crash(BaseException):
 
 
 class CrashingSender(TransactionSender):
-    """The real sender, dying at one chosen step: "simulate" (after the claim), "before-send" or "after-send"."""
+    """The real sender, dying at one chosen step: "prepare" (after the claim), "before-send" or "after-send"."""
 
     def __init__(self, w3: Web3, at: str) -> None:
         super().__init__(w3, dev_account(EXECUTOR_INDEX))
         self.at = at
 
-    def simulate(self, to, data, value=0):  # type: ignore[no-untyped-def]
-        if self.at == "simulate":
+    def prepare(self, tx, gas=None):  # type: ignore[no-untyped-def]
+        if self.at == "prepare":
             raise Crash
-        return super().simulate(to, data, value)
+        return super().prepare(tx, gas)
 
     def broadcast(self, raw: bytes) -> HexBytes:
         if self.at == "before-send":
@@ -129,7 +138,7 @@ def test_a_lost_reply_before_the_node_mines_stays_executing_then_settles_when_mi
 
 
 def test_a_crash_between_claim_and_send_is_released_by_the_next_reconcile_without_waiting(gov):
-    crashing = with_sender(gov, CrashingSender(gov.w3, "simulate"))
+    crashing = with_sender(gov, CrashingSender(gov.w3, "prepare"))
     p = propose_image(gov, 1, svc=crashing)
     with pytest.raises(Crash):
         sign(gov, p.id, 0, 1, svc=crashing)
@@ -162,6 +171,33 @@ def test_a_crash_after_recording_the_signed_tx_is_executed_exactly_once(gov, at)
     assert done.state is ProposalState.EXECUTED and done.execution_tx_hash == recorded.tx_hash
     assert safe_nonce(gov.w3, gov.safe) == 1 and successes(gov, p) == 1 and image_allowed(gov, 1)
     assert executor_nonce(gov) == recorded.sender_nonce + 1  # one executor transaction, not two
+
+
+@pytest.mark.parametrize("known", ["from-events", "recorded"])
+def test_an_executing_proposal_whose_rejection_used_its_nonce_is_cancelled(gov, known):
+    plain = gov.service(with_executor=False)
+    p = propose_image(gov, 1, svc=plain)
+    sign(gov, p.id, 0, svc=plain)
+    rejection = plain.cancel(p.id, actor="test").rejection
+    assert rejection is not None
+    with pytest.raises(Crash):  # signed and recorded, never sent: it stays executing
+        sign(gov, p.id, 1, svc=with_sender(gov, CrashingSender(gov.w3, "before-send")))
+    sign(gov, rejection.id, 0, 1, svc=plain)
+    tx_hash = execute_outside(gov, rejection, gov.owners[:2])
+    if known == "recorded":  # a pass already recorded the rejection; recovery meets the executing proposal
+        gov.store.transition(rejection.id, ProposalState.EXECUTED, actor="chain", expected=[ProposalState.APPROVED],
+                             execution_tx_hash=tx_hash)  # fmt: skip
+    assert gov.store.get(p.id).state is ProposalState.EXECUTING
+
+    first = Reconciler(gov.service()).run()
+    second = Reconciler(gov.service()).run()
+
+    assert first.errors == [] and second.errors == []
+    cancelled = gov.store.get(p.id)
+    assert cancelled.state is ProposalState.CANCELLED and gov.store.get(rejection.id).state is ProposalState.EXECUTED
+    assert events(gov, p.id)[-1].detail["rejectedBy"] == rejection.id
+    assert first.cancelled == ([p.id] if known == "recorded" else [])
+    assert safe_nonce(gov.w3, gov.safe) == 1 and successes(gov, p) == 0 and not image_allowed(gov, 1)
 
 
 def test_a_claim_released_by_recovery_before_signing_sends_nothing(gov):

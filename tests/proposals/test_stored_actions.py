@@ -11,7 +11,8 @@ from sqlalchemy import update
 
 from proposals.decode import describe_tx
 from proposals.errors import ActionsMismatch
-from proposals.models import PlannedChange
+from proposals.models import PlannedChange, ProposalState
+from proposals.reconcile import Reconciler
 from proposals.service import GovernanceService
 from proposals.store import open_store
 from proposals.store.tables import ProposalRow
@@ -19,7 +20,7 @@ from proposals.views import view_as_dict
 from tests.helpers.cli import run_cli
 from tests.helpers.config_file import write_config
 from tests.helpers.governance import Governance
-from tests.helpers.proposing import add_image, request, sign, word
+from tests.helpers.proposing import add_image, request, safe_nonce, sign, word
 
 
 def service_for_kms(gov: Governance, kms: ChecksumAddress) -> GovernanceService:
@@ -126,6 +127,26 @@ def test_stored_actions_that_do_not_encode_the_calldata_are_neither_shown_nor_si
             attempt()
         assert refused.value.message == expected
     assert gov.store.signatures(p.id) == []
+
+
+def test_actions_tampered_after_quorum_are_never_executed(gov: Governance):
+    no_executor = gov.service(with_executor=False)
+    p = no_executor.propose(add_image(word(1)), proposer="test")
+    assert sign(gov, p.id, 0, 1, svc=no_executor).proposal.state is ProposalState.APPROVED
+    tamper(gov, p.id, **_other_image(p))
+    assert gov.executor_account is not None
+    executor = gov.executor_account.address
+    sent = gov.w3.eth.get_transaction_count(executor, "pending")
+    svc = gov.service()
+
+    with pytest.raises(ActionsMismatch) as refused:
+        svc.execute(p.id, actor="test")
+    assert "does not encode to call 1" in refused.value.message
+    report = Reconciler(svc).run()  # its execution at the Safe's nonce is refused the same way
+
+    assert report.executed == [] and gov.store.get(p.id).state is ProposalState.APPROVED
+    assert gov.store.signed_executions(p.id) == [] and gov.w3.eth.get_transaction_count(executor, "pending") == sent
+    assert safe_nonce(gov.w3, gov.safe) == p.nonce
 
 
 def test_a_batch_is_checked_call_by_call_and_as_a_whole(gov: Governance):
