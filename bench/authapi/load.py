@@ -61,7 +61,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-async def worker(host: str, port: int, requests: list[bytes], offset: int, tally: Tally) -> None:
+async def worker(host: str, port: int, requests: list[bytes], offset: int, tally: Tally, expect: bytes) -> None:
     """Send requests back to back on one connection while the budget lasts."""
     reader, writer = await asyncio.open_connection(host, port)
     source = cycle(requests[offset:] + requests[:offset])
@@ -73,16 +73,18 @@ async def worker(host: str, port: int, requests: list[bytes], offset: int, tally
             tally.latencies.append(time.perf_counter() - started)
             if status != 200:
                 tally.failures += 1
-            elif b'"isAllowed":true' not in body:
+            elif expect not in body:
                 tally.denied += 1
     finally:
         writer.close()
 
 
-async def run(host: str, port: int, requests: list[bytes], concurrency: int, count: int, seconds: float) -> Tally:
+async def run(
+    host: str, port: int, requests: list[bytes], concurrency: int, count: int, seconds: float, expect: bytes
+) -> Tally:
     """Run `concurrency` workers until `count` requests or `seconds` are used up."""
     tally = Tally(budget=count, deadline=time.perf_counter() + seconds)
-    await asyncio.gather(*(worker(host, port, requests, i, tally) for i in range(concurrency)))
+    await asyncio.gather(*(worker(host, port, requests, i, tally, expect) for i in range(concurrency)))
     return tally
 
 
@@ -108,6 +110,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--path", default="/bootAuth/app")
     parser.add_argument("--bodies", type=Path, required=True, help="JSON file: a list of request bodies")
+    parser.add_argument("--expect", default='"isAllowed":true', help="a good answer contains this text")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--requests", type=int, default=2000, help="stop after this many requests")
     parser.add_argument("--seconds", type=float, default=5.0, help="stop after this long")
@@ -120,9 +123,10 @@ def main() -> None:
     except ImportError:
         pass
     requests = build_requests(args.host, args.port, json.loads(args.bodies.read_text()), args.path)
-    asyncio.run(run(args.host, args.port, requests, args.concurrency, args.warmup, args.seconds))
+    expect = args.expect.encode()
+    asyncio.run(run(args.host, args.port, requests, args.concurrency, args.warmup, args.seconds, expect))
     started = time.perf_counter()
-    tally = asyncio.run(run(args.host, args.port, requests, args.concurrency, args.requests, args.seconds))
+    tally = asyncio.run(run(args.host, args.port, requests, args.concurrency, args.requests, args.seconds, expect))
     json.dump(summarize(tally, time.perf_counter() - started), sys.stdout)
     sys.stdout.write("\n")
 
