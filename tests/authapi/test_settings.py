@@ -85,3 +85,11 @@ def test_refusal_never_echoes_the_rpc_url(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as info:
         load_settings(None, environ={}, rpc_url="wss://node.example/v3/s3cret", kms=KMS)
     assert "s3cret" not in str(info.value)
+
+
+def test_head_poll_interval_comes_from_the_file_and_must_be_positive(tmp_path):
+    path = tmp_path / "dstack-gov.toml"
+    path.write_text(f'[contracts]\nkms = "{KMS}"\n[authapi]\nblock_cache = true\nhead_poll_interval = 0.2\n')
+    assert load_settings(path, environ={"ETH_RPC_URL": "http://node:8545"}).head_poll_interval == 0.2
+    with pytest.raises(ConfigError, match="head poll interval"):
+        Settings(rpc_url="http://node:8545", kms_address=KMS, head_poll_interval=0)  # type: ignore[arg-type]
