@@ -20,6 +20,8 @@ def _usage(action: Action) -> str:
         elif param.optional:
             flag = param.flag or "--" + "".join("-" + c.lower() if c.isupper() else c for c in param.name)
             parts.append(f"[{flag} {param.kind.value.upper()}]")
+        elif param.name == action.compose_param:
+            parts.append(f"[<{param.name}>] [--compose-file app-compose.json]")
         else:
             parts.append(f"<{param.name}>")
     return " ".join(parts)
@@ -53,5 +55,9 @@ def render_markdown() -> str:
                 for param in action.params:
                     optional = " (optional)" if param.optional else ""
                     lines.append(f"  - `{param.name}` ({param.kind.value}{optional}): {param.help}")
+            if action.compose_param:
+                lines.append(f"- evidence: the app-compose.json behind `{action.compose_param}` (`--compose-file`, "
+                             "or `composeFile:` / `compose:` in a proposal file) is checked against it and shown to "
+                             "signers; see [compose review](compose-review.md)")  # fmt: skip
             lines.append("")
     return "\n".join(lines)
