@@ -22,12 +22,13 @@ from bot.render import (
     announcement_keyboard,
     announcement_text,
     confirm_cancel_keyboard,
+    mismatch_text,
     outcome_text,
 )
 from bot.settings import BotSettings
 from bot.snapshot import Snapshot, load_snapshot
 from bot.store import BotStore
-from proposals.errors import NotFound
+from proposals.errors import ActionsMismatch, NotFound
 from proposals.models import OPEN_STATES, Proposal, ProposalState
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,11 @@ class Announcer:
 
     async def sync(self, proposal_id: int) -> None:
         """Render the proposal and send or edit its message; post the outcome of an execution once."""
-        snapshot = await self.core.run(load_snapshot, self.core.service, self.bot_store, proposal_id)
+        try:
+            snapshot = await self.core.run(load_snapshot, self.core.service, self.bot_store, proposal_id)
+        except ActionsMismatch:
+            await self._withhold(proposal_id)
+            return
         proposal = snapshot.view.proposal
         options = render_options(self.settings, proposal.safe, self.outbox.username)
         text = announcement_text(snapshot, options)
@@ -203,8 +208,31 @@ class Announcer:
             return
         message = await self.outbox.send(chat, text, keyboard=keyboard)  # type: ignore[arg-type]
         await self.core.run(self.bot_store.save_announcement, proposal.id, chat, message.message_id, fingerprint)
-        await self.core.run(self.core.service.store.record, proposal.id, actor="telegram", event="announced",
-                            detail={"chatId": chat, "messageId": message.message_id})  # fmt: skip
+        await self.core.run(self.core.service.record_announcement, proposal.id, actor="telegram", chat_id=chat,
+                            message_id=message.message_id)  # fmt: skip
+
+    async def _withhold(self, proposal_id: int) -> None:
+        """Say once, in place of the announcement, that a proposal whose actions disagree cannot be shown."""
+        proposal = await self.core.run(self.core.service.get, proposal_id)
+        chat = self.settings.chat_for(proposal.safe)
+        if chat is None:
+            return
+        text = mismatch_text(proposal.id)
+        fingerprint = digest(text, None)
+        row = await self.core.run(self.bot_store.announcement, proposal_id)
+        if row is not None and row.chat_id == chat:
+            if row.digest == fingerprint:
+                return  # said already
+            # Announced before its stored actions changed: the message must stop showing them.
+            if await self.outbox.edit(chat, row.message_id, text, None) is not Edit.GONE:
+                await self.core.run(self.bot_store.update_announcement, proposal_id, digest=fingerprint)
+                log.warning("proposal %s: stored actions do not match its calldata; its message withdrawn", proposal_id)
+                return
+        elif proposal.state not in OPEN_STATES:
+            return  # history from before the bot: nothing to ask anyone
+        message = await self.outbox.send(chat, text)
+        await self.core.run(self.bot_store.save_announcement, proposal_id, chat, message.message_id, fingerprint)
+        log.warning("proposal %s: stored actions do not match its calldata; not shown", proposal_id)
 
     async def _post_outcome(self, proposal: Proposal, options: RenderOptions) -> None:
         key = outcome_key(proposal)

@@ -16,6 +16,9 @@ from typing import ParamSpec, TypeVar
 
 from proposals.service import GovernanceService
 
+# Seconds a bot write waits for another process's lock on a SQLite database: the API's bound
+# (dstack_gov/api/context.py), so both front ends answer "busy, try again" alike.
+WRITE_LOCK_WAIT = 2.0
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -37,10 +40,12 @@ class Core:
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
     async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a core call that changes state, one at a time."""
+        """Run a core call that changes state, one at a time (soon Unavailable if another process locks the db)."""
 
         def locked() -> T:
-            with self.write_lock:
+            # A database locked by another process fails fast (Unavailable) instead of holding the write
+            # lock, which the API shares, for the store's whole 30 s busy timeout.
+            with self.write_lock, self.service.lock_wait(WRITE_LOCK_WAIT):
                 return fn(*args, **kwargs)
 
         loop = asyncio.get_running_loop()

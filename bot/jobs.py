@@ -21,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
@@ -33,17 +33,13 @@ from bot.render import reminder_text
 from bot.settings import BotSettings
 from bot.snapshot import Snapshot, load_snapshot
 from bot.store import BotStore
-from proposals.errors import NotFound
+from proposals.errors import ActionsMismatch, NotFound
 from proposals.models import OPEN_STATES, ProposalState
-from proposals.reconcile import Reconciler
 from proposals.service import GovernanceService
 
 log = logging.getLogger(__name__)
-AUDIT_ID_CURSOR = "telegram:audit-id"
-AUDIT_AT_CURSOR = "telegram:audit-at-ms"
-# Audit entries the bot writes itself; they never need the message refreshed.
-OWN_EVENTS = frozenset({"announced", "reminded"})
-CATCH_UP_MARGIN = timedelta(minutes=1)
+# The name under which the watcher asks the service what changed since its last look.
+WATCHER = "telegram"
 
 
 @dataclass
@@ -59,6 +55,10 @@ class JobHost:
     running: set[asyncio.Task[object]] = field(default_factory=set)
     # Names of the jobs running now: a job still running when it is due again skips that turn.
     active: set[str] = field(default_factory=set)
+
+    def now(self) -> datetime:
+        """Return the time by the service's clock: every decision about time (reminder, expiry) uses it."""
+        return self.core.service.clock()
 
     async def wait_idle(self, grace: float) -> None:
         """Wait up to `grace` seconds for running jobs to finish (at shutdown)."""
@@ -113,7 +113,7 @@ async def watch_chain() -> None:
     async with _job("watch-chain") as host:
         if host is None:
             return
-        report = await host.core.write(Reconciler(host.core.service).run)
+        report = await host.core.write(host.core.service.reconcile)
         for error in report.errors:
             log.warning("reconciliation: %s", error)
         await catch_up(host)
@@ -124,8 +124,7 @@ async def retry_executions() -> None:
     async with _job("retry-executions") as host:
         if host is None:
             return
-        reconciler = Reconciler(host.core.service)
-        report = await host.core.write(reconciler.retry_executions, host.settings.retry_attempts)
+        report = await host.core.write(host.core.service.retry_executions, host.settings.retry_attempts)
         for error in report.errors:
             log.info("retrying executions: %s", error)
 
@@ -137,11 +136,12 @@ async def remind(proposal_id: int) -> None:
             return
         try:
             snapshot = await host.core.run(load_snapshot, host.core.service, host.bot_store, proposal_id)
-        except NotFound:
+        except (NotFound, ActionsMismatch):  # gone, or never to be shown (the announcer said why, once)
             await host.core.run(drop_jobs, host.scheduler, proposal_id)
             return
-        if not needs_reminder(snapshot):
-            await host.core.run(sync_jobs, host.scheduler, host.settings, snapshot)
+        now = host.now()
+        if not needs_reminder(snapshot, now):
+            await host.core.run(sync_jobs, host.scheduler, host.settings, snapshot, now)
             return
         # Always the Safe's chat as configured now: a message left in a chat the Safe moved away from is not replied to.
         chat = host.settings.chat_for(snapshot.view.proposal.safe)
@@ -150,9 +150,8 @@ async def remind(proposal_id: int) -> None:
         row = await host.core.run(host.bot_store.announcement, proposal_id)
         reply_to = row.message_id if row is not None and row.chat_id == chat else None
         await host.outbox.send(chat, reminder_text(snapshot), reply_to=reply_to)
-        missing = list(snapshot.view.missing_owners)
-        await host.core.run(host.core.service.store.record, proposal_id, actor="telegram", event="reminded",
-                            detail={"missing": missing})  # fmt: skip
+        await host.core.run(host.core.service.record_reminder, proposal_id, actor="telegram",
+                            missing=list(snapshot.view.missing_owners))  # fmt: skip
 
 
 async def expire_due() -> None:
@@ -166,29 +165,13 @@ async def expire_due() -> None:
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def needs_reminder(snapshot: Snapshot) -> bool:
-    """Return True while the proposal waits for signatures."""
+def needs_reminder(snapshot: Snapshot, now: datetime) -> bool:
+    """Return True while the proposal waits for signatures and, by the service's clock, has not run out of time."""
     view = snapshot.view
-    return view.proposal.state in (ProposalState.PENDING, ProposalState.FAILED) and view.valid_count < view.threshold
-
-
-def changed_since_last_pass(service: GovernanceService) -> set[int]:
-    """Return proposals with audit entries since the last pass (changes by other processes too)."""
-    store = service.store
-    last_id = store.get_cursor(AUDIT_ID_CURSOR)
-    last_at_ms = store.get_cursor(AUDIT_AT_CURSOR)
-    now = datetime.now(UTC)
-    since = now - timedelta(minutes=5)
-    if last_at_ms is not None:
-        since = datetime.fromtimestamp(last_at_ms / 1000, UTC) - CATCH_UP_MARGIN
-    entries = [e for e in store.audit(since=since) if last_id is None or e.id > last_id]
-    if entries:
-        store.set_cursor(AUDIT_ID_CURSOR, max(e.id for e in entries))
-        store.set_cursor(AUDIT_AT_CURSOR, int(max(e.at for e in entries).timestamp() * 1000))
-    elif last_id is None:
-        store.set_cursor(AUDIT_ID_CURSOR, 0)
-        store.set_cursor(AUDIT_AT_CURSOR, int(now.timestamp() * 1000))
-    return {e.proposal_id for e in entries if e.proposal_id is not None and e.event not in OWN_EVENTS}
+    proposal = view.proposal
+    if proposal.expires_at is not None and proposal.expires_at <= now:
+        return False  # due for expiry, not for a reminder
+    return proposal.state in (ProposalState.PENDING, ProposalState.FAILED) and view.valid_count < view.threshold
 
 
 def unannounced_open(service: GovernanceService, bot_store: BotStore, settings: BotSettings) -> set[int]:
@@ -201,7 +184,7 @@ def unannounced_open(service: GovernanceService, bot_store: BotStore, settings: 
 
 async def catch_up(host: JobHost) -> None:
     """Refresh messages of proposals changed elsewhere, and announce the ones never announced."""
-    changed = await host.core.run(changed_since_last_pass, host.core.service)
+    changed = await host.core.run(host.core.service.changed_since_last_look, WATCHER)
     missing = await host.core.run(unannounced_open, host.core.service, host.bot_store, host.settings)
     for proposal_id in sorted(changed | missing):
         host.announcer.request(proposal_id)
@@ -218,11 +201,11 @@ def drop_jobs(scheduler: BaseScheduler, proposal_id: int) -> None:
     _remove(scheduler, f"expire:{proposal_id}")
 
 
-def sync_jobs(scheduler: BaseScheduler, settings: BotSettings, snapshot: Snapshot) -> None:
-    """Keep a proposal's reminder and expiry jobs in line with its state (blocking: job store I/O)."""
+def sync_jobs(scheduler: BaseScheduler, settings: BotSettings, snapshot: Snapshot, now: datetime) -> None:
+    """Keep a proposal's reminder and expiry jobs in line with its state at `now` (blocking: job store I/O)."""
     proposal = snapshot.view.proposal
     remind_id, expire_id = f"remind:{proposal.id}", f"expire:{proposal.id}"
-    if needs_reminder(snapshot):
+    if needs_reminder(snapshot, now):
         if scheduler.get_job(remind_id) is None:
             scheduler.add_job(remind, "interval", seconds=settings.reminder_interval, args=(proposal.id,),
                               id=remind_id, replace_existing=True)  # fmt: skip
@@ -237,6 +220,7 @@ def sync_jobs(scheduler: BaseScheduler, settings: BotSettings, snapshot: Snapsho
 
 def schedule_recurring(scheduler: BaseScheduler, settings: BotSettings) -> None:
     """Add (or update) the recurring jobs; the watcher also runs once right away."""
+    # The scheduler's own time: "right away" for APScheduler, whatever clock the service decides by.
     now = datetime.now(UTC)
     scheduler.add_job(watch_chain, "interval", seconds=settings.poll_interval, id="watch-chain",
                       replace_existing=True, next_run_time=now)  # fmt: skip

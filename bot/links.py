@@ -20,7 +20,6 @@ from web3 import Web3
 
 from bot.store import BotStore, Challenge
 from proposals.errors import InvalidInput, Unauthorized
-from proposals.safe_tx import read_safe_state
 from proposals.service import GovernanceService
 from proposals.signatures import SIGNATURE_LENGTH, parse_signature_hex
 
@@ -31,7 +30,7 @@ def owned_safes(
     service: GovernanceService, owner: ChecksumAddress, safes: Sequence[ChecksumAddress]
 ) -> list[ChecksumAddress]:
     """Return those of `safes` (the chat's) that `owner` currently owns (reads the chain)."""
-    return [safe for safe in safes if read_safe_state(service.w3, safe).is_owner(owner)]
+    return [safe for safe in safes if service.safe_state(safe).is_owner(owner)]
 
 
 def new_challenge(user_id: int, chat_id: int, owner: ChecksumAddress, now: datetime) -> Challenge:

@@ -176,6 +176,9 @@ def _outcome(proposal: Proposal, options: RenderOptions) -> list[str]:
         lines.append(f"Transaction {link(url, tx) if url else code(tx)}{block}")
     if proposal.state is ProposalState.FAILED and proposal.failure_reason:
         lines.append(f"Reason: {esc(proposal.failure_reason)}")
+    elif proposal.state is ProposalState.EXECUTING and proposal.failure_reason:
+        # Sent but not settled (the node unreachable, not mined yet): say why it is still executing.
+        lines.append(f"Status: {esc(proposal.failure_reason)}")
     if proposal.rejects is not None:
         lines.append(f"Cancels proposal #{proposal.rejects} if executed.")
     if proposal.state in OPEN_STATES and proposal.expires_at is not None:
@@ -257,6 +260,14 @@ def reminder_text(snapshot: Snapshot) -> str:
         f"⏰ Proposal #{proposal.id} ({esc(shorten(proposal.title, 100))}) has {view.valid_count}/{view.threshold} "
         f"signatures.\nStill waiting for: {', '.join(missing)}\nSign with /typeddata {proposal.id}, then "
         f"/sign {proposal.id} 0x…"
+    )
+
+
+def mismatch_text(proposal_id: int) -> str:
+    """Return the notice shown instead of a proposal whose stored actions do not match its calldata."""
+    return (
+        f"⚠️ Proposal #{proposal_id} cannot be shown because its stored actions do not match its calldata. "
+        "Do not sign it."
     )
 
 

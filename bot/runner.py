@@ -99,12 +99,12 @@ class BotRuntime:
         self._unredact: Callable[[], None] | None = None
 
     async def _after_sync(self, snapshot: Snapshot) -> None:
-        await self.core.run(jobs.sync_jobs, self.scheduler, self.settings, snapshot)
+        await self.core.run(jobs.sync_jobs, self.scheduler, self.settings, snapshot, self.service.clock())
 
     async def start(self) -> None:
         """Start the bot, the scheduler, update intake and the HTTP server."""
         self._unredact = install_redaction([self.settings.token])  # PTB logs its URLs, token included
-        self.bot_store = await asyncio.to_thread(BotStore.open, self.db_url)
+        self.bot_store = await asyncio.to_thread(BotStore.open, self.db_url, clock=self.service.clock)
         application = build_application(self.settings, self.core, self.bot_store, after_sync=self._after_sync,
                                         webhook=self.webhook)  # fmt: skip
         self.application = application

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from web3 import Web3
 
+from proposals.clock import Clock, utc_now
 from proposals.store.engine import make_engine
 from proposals.store.tables import NAMING_CONVENTION, UtcDateTime
 
@@ -141,19 +142,20 @@ def migrate_bot(engine: Engine) -> None:
 class BotStore:
     """Reads and writes the bot's tables (thread-safe: one short transaction per call)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
         self._engine = engine
+        self._clock = clock
 
     @classmethod
-    def open(cls, url: str) -> BotStore:
-        """Open the database at `url` and migrate the bot's tables."""
+    def open(cls, url: str, *, clock: Clock = utc_now) -> BotStore:
+        """Open the database at `url` and migrate the bot's tables; `clock` stamps the rows (the service's)."""
         engine = make_engine(url)
         try:
             migrate_bot(engine)
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine)
+        return cls(engine, clock=clock)
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -181,7 +183,7 @@ class BotStore:
 
     def save_announcement(self, proposal_id: int, chat_id: int, message_id: int, digest: str) -> None:
         """Record a new announcement message (replacing a lost one)."""
-        now = datetime.now(UTC)
+        now = self._clock()
         with self._engine.begin() as connection:
             connection.execute(delete(announcements).where(announcements.c.proposal_id == proposal_id))
             connection.execute(
@@ -191,7 +193,7 @@ class BotStore:
 
     def update_announcement(self, proposal_id: int, *, digest: str | None = None, outcome: str | None = None) -> None:
         """Remember what the message now shows, or which outcome was posted."""
-        values: dict[str, object] = {"updated_at": datetime.now(UTC)}
+        values: dict[str, object] = {"updated_at": self._clock()}
         if digest is not None:
             values["digest"] = digest
         if outcome is not None:
@@ -216,7 +218,7 @@ class BotStore:
         with self._engine.begin() as connection:
             connection.execute(delete(links).where(links.c.owner == owner))
             connection.execute(insert(links).values(owner=owner, user_id=user_id, name=name[:200],
-                                                    linked_at=datetime.now(UTC)))  # fmt: skip
+                                                    linked_at=self._clock()))  # fmt: skip
 
     # -- challenges ------------------------------------------------------------------------
 
@@ -260,7 +262,7 @@ class BotStore:
             connection.execute(delete(drift_alerts).where(drift_alerts.c.kms == alert.kms))
             connection.execute(insert(drift_alerts).values(kms=alert.kms, chat_id=alert.chat_id,
                                                            message_id=alert.message_id, digest=alert.digest,
-                                                           updated_at=datetime.now(UTC)))  # fmt: skip
+                                                           updated_at=self._clock()))  # fmt: skip
 
     def drop_drift_alert(self, kms: str) -> None:
         """Forget the alert of `kms` (the drift ended: the next one gets a new message)."""

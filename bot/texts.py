@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from bot.commands import COMMANDS
 from bot.markup import bold, code, esc, mention, shorten
 from bot.render import STATE_BADGES
 from bot.store import Link
-from proposals.models import Proposal
 from proposals.policy import AppPolicy, KmsPolicy
 from proposals.safe_tx import SafeState
-
-
-@dataclass(frozen=True)
-class PendingRow:
-    """One open proposal in /pending."""
-
-    proposal: Proposal
-    signatures: int
-    threshold: int
+from proposals.service_support import ProposalSummary
 
 
 def help_text() -> str:
@@ -32,7 +22,7 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def pending_text(rows: Sequence[PendingRow], limit: int = 30) -> str:
+def pending_text(rows: Sequence[ProposalSummary], limit: int = 30) -> str:
     """Return the open proposals, newest first."""
     if not rows:
         return "No open proposals."

@@ -41,6 +41,7 @@ from proposals.safe_tx import (
     typed_data,
 )
 from proposals.service_operations import ServiceOperations
+from proposals.service_support import FrontEndSupport
 from proposals.signatures import CheckedSignature, Recheck, SignatureRefused, check_signature, combine, recheck
 from proposals.store.base import Store
 from proposals.stored_actions import describe_stored
@@ -88,7 +89,7 @@ class CancelResult:
     rejection: Proposal | None
 
 
-class GovernanceService(ServiceOperations, PolicyOperations):
+class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
     """Drives proposals from request to execution; the chain is the truth, the store the memory."""
 
     def __init__(
@@ -398,6 +399,10 @@ class GovernanceService(ServiceOperations, PolicyOperations):
     def reconcile(self) -> ReconcileReport:
         """Run one reconciliation pass against the chain (every Safe, then expiry) and report what changed."""
         return Reconciler(self).run()
+
+    def retry_executions(self, attempts: int | None = None) -> ReconcileReport:
+        """Settle executions left executing and retry failed ones that can still run (at most `attempts` times)."""
+        return Reconciler(self).retry_executions(attempts)
 
     def expire(self) -> list[Proposal]:
         """End pending/approved proposals whose TTL passed."""

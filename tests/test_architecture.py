@@ -191,3 +191,89 @@ def test_the_facade_check_sees_a_breach(tmp_path):
         "line 5: service_for.reader",
     ]
     assert _facade_breaches(probe, "dstack_gov/cli/session.py")[0] == "import proposals.store.engine"
+
+
+# One facade for the bot (STYLE.md 10): it reaches the core through GovernanceService, the core's value types
+# and its input parsers, never what is behind the service (store, chain reader, web3 client, reconciler).
+# Per module, the names the bot may import (None: any).
+BOT_MAY_IMPORT: dict[str, set[str] | None] = {
+    "proposals.service": None,  # the facade and its result types
+    "proposals.clock": {"Clock", "utc_now"},  # the bot's rows are stamped by the service's clock
+    "proposals.service_support": {"ProposalSummary", "PolicySeen"},
+    "proposals.models": None,
+    "proposals.views": None,
+    "proposals.errors": None,
+    "proposals.catalogue": None,  # the declarations the /propose grammar and /help are generated from
+    "proposals.planning": {"ChangeRequest", "RequestedAction"},
+    "proposals.proposal_file": {"MAX_FILE_BYTES", "load_proposal_text"},
+    "proposals.signatures": {"SIGNATURE_LENGTH", "parse_signature_hex"},
+    "proposals.policy": {"AppPolicy", "KmsPolicy"},
+    "proposals.policy_file": {"MAX_POLICY_BYTES", "PolicySpec", "load_policy_text"},  # parses a sent policy file
+    "proposals.policy_plan": {"PolicyPlan"},
+    "proposals.drift": {"DriftItem", "DriftReport"},
+    "proposals.safe_tx": {"SafeState"},
+    # The bot keeps its own tables (announcements, links) in the governance database, so it opens them, and
+    # the scheduler's job table, with the same engine (WAL, busy timeout, failures translated into Unavailable
+    # naming the database) and column conventions. Engine plumbing, no proposal data: the rows stay the
+    # bot's (bot/store.py) and the core's tables are reached through the service only.
+    "proposals.store.engine": {"make_engine"},
+    "proposals.store.tables": {"NAMING_CONVENTION", "UtcDateTime"},
+}
+# What the service holds behind its facade: no bot code reads these attributes of the service (`gov.service`,
+# `core.service`, a `service` argument); the chain ones of nothing at all, since the bot holds no chain client.
+BOT_SERVICE_INTERNALS = {"store", "reader", "client", "w3", "planner", "executor", "known"}
+BOT_CHAIN_HANDLES = {"reader", "w3"}
+
+
+def _read_from(node: ast.expr) -> str:
+    """Name what an attribute is read from: `gov.core.service` -> service, `service_for(x)` -> service_for."""
+    if isinstance(node, ast.Call):
+        return _read_from(node.func)
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _bot_facade_breaches(source: str) -> list[str]:
+    breaches = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            breaches += [f"line {node.lineno}: import {a.name}" for a in node.names if a.name.startswith("proposals")]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("proposals"):
+            allowed = BOT_MAY_IMPORT.get(node.module or "", set())
+            breaches += [
+                f"line {node.lineno}: from {node.module} import {a.name}"
+                for a in node.names
+                if allowed is not None and a.name not in allowed
+            ]
+        elif isinstance(node, ast.Attribute) and (
+            node.attr in BOT_CHAIN_HANDLES
+            or (node.attr in BOT_SERVICE_INTERNALS and "service" in _read_from(node.value).lower())
+        ):
+            breaches.append(f"line {node.lineno}: {_read_from(node.value)}.{node.attr}")
+    return sorted(breaches, key=lambda breach: int(breach.split()[1].rstrip(":")))
+
+
+def test_the_bot_reaches_the_core_only_through_the_service():
+    breaches = {
+        str(path.relative_to(ROOT)): _bot_facade_breaches(path.read_text()) for path in (ROOT / "bot").rglob("*.py")
+    }
+    assert {k: v for k, v in breaches.items() if v} == {}
+
+
+def test_the_bot_facade_check_sees_a_breach():
+    source = (
+        "import proposals.store\nfrom proposals.chain import ChainReader\nfrom proposals.safe_tx import SafeState, "
+        "read_safe_state\nfrom proposals.models import Proposal\n"
+        "def f(gov, self):\n    gov.service.store.record()\n    gov.core.service.w3.eth\n    gov.bot_store.links()\n"
+        "    self.store.links()\n    self.reader.read()\n    gov.service.executor.address\n"
+    )
+    assert _bot_facade_breaches(source) == [
+        "line 1: import proposals.store",
+        "line 2: from proposals.chain import ChainReader",
+        "line 3: from proposals.safe_tx import read_safe_state",
+        "line 6: service.store",
+        "line 7: service.w3",
+        "line 10: self.reader",
+        "line 11: service.executor",
+    ]

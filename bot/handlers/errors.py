@@ -9,7 +9,7 @@ from telegram.error import TelegramError
 
 from bot.context import GovContext
 from bot.markup import esc
-from proposals.errors import GovernanceError, Unauthorized
+from proposals.errors import GovernanceError, Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
 GENERIC = "Something went wrong on our side; it has been logged. Please try again later."
@@ -19,6 +19,8 @@ def error_text(error: BaseException | None) -> str | None:
     """Return what to tell the user about `error` (None: tell nothing)."""
     if isinstance(error, Unauthorized):
         return f"Not allowed: {error.message}"
+    if isinstance(error, Unavailable) and error.retry_after is not None:
+        return f"Sorry, {error.message} (in a few seconds)."
     if isinstance(error, GovernanceError):
         return error.message
     if isinstance(error, TelegramError):
@@ -29,7 +31,9 @@ def error_text(error: BaseException | None) -> str | None:
 async def on_error(update: object, context: GovContext) -> None:
     """Answer the update that failed with the reason, and log what nobody expected."""
     error = context.error
-    if isinstance(error, GovernanceError):
+    if isinstance(error, Unavailable):
+        log.warning("not done: %s", error.message)
+    elif isinstance(error, GovernanceError):
         log.info("refused: %s", error.message)
     elif isinstance(error, TelegramError):
         log.warning("Telegram error while handling an update: %s", error)

@@ -11,14 +11,23 @@ from bot.actors import TelegramActor, parse_actor
 from bot.callbacks import MAX_CALLBACK_BYTES, Button, Verb, decode, encode
 from bot.commands import SignArgs, parse_args
 from bot.grammar import catalogue_help, parse_propose, parse_propose_command, usage
+from bot.handlers.errors import error_text
+from bot.jobs import needs_reminder
 from bot.markup import MAX_MESSAGE, esc, fits, split_lines, visible_length
-from bot.render import announcement_keyboard, announcement_text, details_text, outcome_text, reminder_text
+from bot.render import (
+    announcement_keyboard,
+    announcement_text,
+    details_text,
+    mismatch_text,
+    outcome_text,
+    reminder_text,
+)
 from bot.settings import BotSettings, Roles, file_url_for
 from bot.snapshot import Snapshot
 from bot.store import Link
 from proposals.catalogue import CATALOGUE, get_action
 from proposals.decode import Known
-from proposals.errors import ActionsMismatch, InvalidInput
+from proposals.errors import ActionsMismatch, InvalidInput, Unavailable
 from proposals.models import ActionCall, Proposal, ProposalKind, ProposalState, SignatureKind, StoredSignature
 from proposals.safe_tx import DELEGATECALL, SafeState, batch_call, new_safe_tx_data, safe_tx_hashes
 from proposals.views import build_view
@@ -239,3 +248,38 @@ def test_outcomes_and_reminders():
     assert "GS013: &lt;inner&gt;" in (outcome_text(failed) or "")
     reminder = reminder_text(snapshot(signed=(OWNERS[0],)))
     assert OWNERS[0] not in reminder and OWNERS[1] in reminder and OWNERS[2] in reminder
+
+
+def test_an_executing_proposal_says_why_it_is_still_executing():
+    waiting = snapshot(state=ProposalState.EXECUTING, failure_reason="sent; outcome unknown: RPC <unreachable>")
+    assert "Status: sent; outcome unknown: RPC &lt;unreachable&gt;" in announcement_text(waiting)
+    assert "Status: sent; outcome unknown" in details_text(waiting)
+    assert "Status:" not in announcement_text(snapshot(state=ProposalState.EXECUTING))
+    failed = snapshot(state=ProposalState.FAILED, failure_reason="GS013")
+    assert "Reason: GS013" in announcement_text(failed) and "Status:" not in announcement_text(failed)
+
+
+def test_a_reminder_is_due_below_quorum_until_the_clock_reaches_the_expiry():
+    waiting = snapshot(signed=(OWNERS[0],))
+    expires = waiting.view.proposal.expires_at
+    assert expires is not None
+    assert needs_reminder(waiting, NOW) and needs_reminder(waiting, expires - timedelta(seconds=1))
+    assert not needs_reminder(waiting, expires)  # due for expiry instead, whatever the wall clock says
+    assert not needs_reminder(snapshot(signed=OWNERS[:2]), NOW)
+    assert not needs_reminder(snapshot(state=ProposalState.EXECUTED), NOW)
+
+
+def test_a_proposal_whose_actions_disagree_gets_a_notice_without_actions():
+    text = mismatch_text(7)
+    assert "#7" in text and "do not match its calldata" in text and "kms-add-image" not in text
+
+
+def test_a_busy_database_gets_a_polite_reply_naming_it():
+    busy = Unavailable("the database /srv/gov.sqlite is busy (locked by another process); try again shortly",
+                       retry_after=5)  # fmt: skip
+    assert error_text(busy) == (
+        "Sorry, the database /srv/gov.sqlite is busy (locked by another process); try again shortly (in a few seconds)."
+    )
+    assert error_text(Unavailable("the database x is unavailable: disk I/O error")) == (
+        "the database x is unavailable: disk I/O error"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -76,6 +76,18 @@ async def running_two_chats(
     service = gov.service(extra_safes=[other.address])
     async with running_bot(gov, telegram, service, chats=chats, safe_names=names, **overrides) as runtime:
         yield runtime
+
+
+async def run_job(telegram: FakeTelegram, runtime: BotRuntime, name: str, job: Callable[[], Awaitable[None]]) -> None:
+    """Run a stored job now, as the scheduler does when it is due, once that job is not already running.
+
+    A job running when it is called again skips that turn (bot/jobs.py); waiting for it first makes the
+    call do the work, so a test needs no real interval to elapse.
+    """
+    host = runtime.host
+    assert host is not None, "the bot is not running"
+    await telegram.wait_for(lambda: name not in host.active, what=f"job {name} to finish its turn")
+    await job()
 
 
 def announcement(telegram: FakeTelegram, proposal_id: int, chat: int = CHAT) -> ChatMessage | None:
