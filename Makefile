@@ -48,6 +48,7 @@ bench: setup
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/bot_latency.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/bot_rss.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/signing_page.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/policy_plan.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
