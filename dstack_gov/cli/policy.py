@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from eth_typing import ChecksumAddress
 from rich.console import Console
 from rich.markup import escape
 
 from dstack_gov.cli.output import emit
 from dstack_gov.cli.proposals import default_proposer, service_for
 from dstack_gov.cli.session import Session, chain_options, key_options
+from proposals.catalogue import parse_address
 from proposals.drift import DriftReport
 from proposals.errors import InvalidInput
 from proposals.policy_file import MAX_POLICY_BYTES, PolicySpec, dump_policy, load_policy_text
@@ -52,6 +54,11 @@ def _read_bounded(path: Path, limit: int, what: str) -> bytes:
     if len(data) > limit:
         raise InvalidInput(f"{what} {path}: larger than {limit // 1024} KiB")
     return data
+
+
+def explicit_kms(session: Session) -> ChecksumAddress | None:
+    """Return --kms if given: a policy file naming its KMS wins over the config's, never over --kms."""
+    return parse_address(session.kms_option, "--kms") if session.kms_option else None
 
 
 def load_policy_file(path: Path) -> PolicySpec:
@@ -106,7 +113,7 @@ def plan(file: Path, **options: Any) -> None:
     """Show what applying FILE would change, contract by contract; exit 4 when changes are pending."""
     spec = load_policy_file(file)
     session = Session.from_options(options)
-    result = service_for(session, with_executor=False).plan_policy(spec, kms=session.kms)
+    result = service_for(session, with_executor=False).plan_policy(spec, kms=explicit_kms(session))
     emit(session.json_output, plan_as_dict(result), lambda console: render_plan(console, result))
     if result.steps:
         raise click.exceptions.Exit(EXIT_CHANGES_PENDING)
@@ -149,10 +156,10 @@ def apply(file: Path, plan_hash: str | None, direct: bool, **options: Any) -> No
     session = Session.from_options(options)
     service = service_for(session, with_executor=False)
     if plan_hash is None:
-        plan_hash = _confirmed_hash(session, service.plan_policy(spec, kms=session.kms))
+        plan_hash = _confirmed_hash(session, service.plan_policy(spec, kms=explicit_kms(session)))
     sender = session.sender() if direct else None
     done = service.apply_policy(spec, plan_hash=plan_hash, proposer=default_proposer(), source=file.name,
-                                kms=session.kms, direct=sender)  # fmt: skip
+                                kms=explicit_kms(session), direct=sender)  # fmt: skip
     payload = {
         "appliedPolicy": done.applied.id,
         "planHash": done.plan.plan_hash,

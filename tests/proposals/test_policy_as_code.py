@@ -4,6 +4,7 @@ and malformed policy files refused in one line with nothing filed."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from proposals.errors import Conflict
 from proposals.models import ProposalState
 from proposals.policy_file import load_policy_text
 from proposals.service import GovernanceService
+from tests.helpers.chain import dev_account
 from tests.helpers.cli import run_cli
+from tests.helpers.composes import app_compose, canonical
 from tests.helpers.config_file import write_config
 from tests.helpers.governance import Governance
 from tests.helpers.safes import AppSafe, add_app_safe, safe_execute_with
@@ -196,3 +199,53 @@ def test_malformed_policy_files_are_refused_in_one_line_and_nothing_is_filed(
         assert result.code == 2
         assert result.error_line.startswith(f"error: {reason}")
     assert gov.svc.list_proposals() == [] and gov.svc.last_applied_policy() is None
+
+
+def test_compose_files_stand_for_the_sha256_of_their_bytes(capsys, anvil, gov: Governance, tmp_path):
+    config = str(write_config(gov, anvil.url, tmp_path, executor=False))
+    compose = canonical(app_compose())
+    (tmp_path / "releases").mkdir()
+    (tmp_path / "releases" / "app-compose.json").write_bytes(compose)
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump({"apps": {gov.app_address: {"composeFiles": ["releases/app-compose.json"]}}}))
+
+    plan = run_cli(capsys, "policy", "plan", str(path), "--config", config, "--json")
+
+    assert plan.code == 4, plan.err
+    (action,) = plan.json()["contracts"][0]["actions"]
+    assert action["values"] == {"composeHash": "0x" + hashlib.sha256(compose).hexdigest()}
+    (tmp_path / "releases" / "app-compose.json").write_text('{"runner": "nothing"}')
+    broken = run_cli(capsys, "policy", "plan", str(path), "--config", config)
+    assert broken.code == 2 and broken.error_line.startswith("error: policy.yaml: apps.")
+
+
+def test_direct_apply_sends_key_owned_changes_and_records_them(capsys, anvil, w3, kms_setup, tmp_path, gov):
+    config = str(write_config(gov, anvil.url, tmp_path, executor=False))
+    kms = kms_setup.kms.address
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump({"kms": kms, "osImages": [h(3)], "kmsDevices": [h(4)]}))
+    key = "0x" + dev_account(0).key.hex()
+    plan_hash = run_cli(capsys, "policy", "plan", str(path), "--config", config, "--json").json()["planHash"]
+
+    undirected = run_cli(capsys, "policy", "apply", str(path), "--plan-hash", plan_hash, "--config", config)
+    assert undirected.code == 2 and "use --direct with the owner's key" in undirected.error_line
+    done = run_cli(capsys, "policy", "apply", str(path), "--plan-hash", plan_hash, "--direct", "--private-key", key,
+                   "--config", config, "--json")  # fmt: skip
+
+    assert done.code == 0, done.err
+    assert [d["action"] for d in done.json()["direct"]] == ["kms-add-image", "kms-add-device"]
+    assert done.json()["proposals"] == [] and gov.svc.list_proposals() == []
+    assert run_cli(capsys, "policy", "plan", str(path), "--config", config).code == 0
+    recorded = gov.svc.last_applied_policy(kms)
+    assert recorded is not None and len(recorded.direct_txs) == 2
+    assert run_cli(capsys, "policy", "drift", "--kms", kms, "--config", config).code == 0
+
+
+def test_apply_without_a_plan_hash_needs_a_terminal(capsys, anvil, gov: Governance, tmp_path):
+    config = str(write_config(gov, anvil.url, tmp_path, executor=False))
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump({"osImages": [h(2)]}))
+    refused = run_cli(capsys, "policy", "apply", str(path), "--config", config, "--json")
+    assert refused.code == 2
+    assert refused.json_error["error"].startswith("pass --plan-hash")
+    assert gov.svc.list_proposals() == []
