@@ -54,11 +54,11 @@ def test_expected_states_that_cannot_reach_the_target_do_not_match(store: SqlSto
     executing = store.create_proposal(new_proposal(1, state=S.EXECUTING), actor="a")
     pending = store.create_proposal(new_proposal(2, state=S.PENDING), actor="a")
     open_states = [S.PENDING, S.APPROVED, S.EXECUTING, S.FAILED]
-    # executing -> cancelled is not in the lifecycle, even when the caller lists executing.
-    with pytest.raises(Conflict, match=r"is executing and cannot move to cancelled"):
-        store.transition(executing.id, S.CANCELLED, actor="bot", expected=open_states)
-    assert store.transition(pending.id, S.CANCELLED, actor="bot", expected=open_states).state is S.CANCELLED
-    assert store.audit(proposal_id=pending.id)[-1].event == "state:pending->cancelled"
+    # executing -> expired is not in the lifecycle, even when the caller lists executing.
+    with pytest.raises(Conflict, match=r"is executing and cannot move to expired"):
+        store.transition(executing.id, S.EXPIRED, actor="bot", expected=open_states)
+    assert store.transition(pending.id, S.EXPIRED, actor="bot", expected=open_states).state is S.EXPIRED
+    assert store.audit(proposal_id=pending.id)[-1].event == "state:pending->expired"
 
 
 def test_transition_sets_execution_fields(store: SqlStore) -> None:
