@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from contracts.interface_doc import render_document
+from dstack_gov.api.app import routed_app
+from dstack_gov.api.reference import render_markdown as render_api_reference
 from proposals.catalogue.docs import render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +106,11 @@ def test_core_never_prints():
 
 def test_actions_reference_is_generated_from_the_catalogue():
     assert (ROOT / "docs" / "actions.md").read_text() == render_markdown()
+
+
+def test_api_reference_is_generated_from_the_app():
+    rendered = render_api_reference(routed_app().openapi())
+    assert (ROOT / "docs" / "api.md").read_text() == rendered, "run `python -m dstack_gov.api.reference > docs/api.md`"
 
 
 def test_interface_reference_tables_are_generated_from_the_abis():

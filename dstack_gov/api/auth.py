@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .context import api_context
 
 WRITES_DISABLED = "API writes are disabled: set [api] token"
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# Declared so the OpenAPI schema marks the routes that need the token; it never refuses anything itself.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearerToken", description="The [api] token; only writes need it.")
 
 
-def require_token(request: Request) -> None:
+def require_token(request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
     """Refuse the request unless it carries the configured bearer token."""
     expected = api_context(request).token
     if expected is None:

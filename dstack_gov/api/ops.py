@@ -6,7 +6,7 @@ import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from proposals.catalogue import CATALOGUE, Action
 from proposals.models import MAX_ID
@@ -15,10 +15,19 @@ from proposals.store.audit_export import audit_entry_object, audit_to_csv
 from .auth import require_token
 from .context import Context
 from .metrics import CONTENT_TYPE
+from .openapi import errors
+from .responses import AuditEntryBody, CatalogueAction, Healthy, ReconcileBody, Unhealthy
 
 log = logging.getLogger("dstack_gov.api")
 router = APIRouter(default_response_class=JSONResponse)
 WRITE = [Depends(require_token)]
+AUDIT_CSV = {"text/csv": {"schema": {"type": "string", "description": "id,at,proposal_id,actor,event,detail"}}}
+
+
+class PrometheusText(PlainTextResponse):
+    """The Prometheus text exposition format (declared so the schema names its media type)."""
+
+    media_type = CONTENT_TYPE
 
 
 def action_as_dict(action: Action) -> dict[str, Any]:
@@ -37,7 +46,8 @@ def action_as_dict(action: Action) -> dict[str, Any]:
     }
 
 
-@router.get("/healthz", response_model=None)
+@router.get("/healthz", response_model=Healthy,
+            responses={503: {"model": Unhealthy, "description": "The chain does not answer."}})  # fmt: skip
 def on_healthz(context: Context) -> JSONResponse:
     """Answer whether the chain is reachable (503 if not)."""
     try:
@@ -48,7 +58,7 @@ def on_healthz(context: Context) -> JSONResponse:
     return JSONResponse({"status": "ok", "chainId": head.chain_id, "blockNumber": head.block_number})
 
 
-@router.get("/metrics", response_model=None)
+@router.get("/metrics", response_model=str, response_class=PrometheusText, responses=errors(503))
 def on_metrics(context: Context) -> Response:
     """Expose proposal counts and event counters in the Prometheus text format."""
     service = context.service
@@ -56,13 +66,13 @@ def on_metrics(context: Context) -> Response:
     return Response(text, media_type=CONTENT_TYPE)
 
 
-@router.get("/api/catalogue", response_model=None)
+@router.get("/api/catalogue", response_model=list[CatalogueAction])
 def on_catalogue() -> JSONResponse:
     """List every governance action with its parameters."""
     return JSONResponse([action_as_dict(a) for a in CATALOGUE])
 
 
-@router.post("/api/reconcile", dependencies=WRITE, response_model=None)
+@router.post("/api/reconcile", dependencies=WRITE, response_model=ReconcileBody, responses=errors(503))
 def on_reconcile(context: Context) -> JSONResponse:
     """Run one reconciliation pass against the chain and report what changed."""
     with context.writing():
@@ -70,7 +80,8 @@ def on_reconcile(context: Context) -> JSONResponse:
     return JSONResponse(report.as_dict())
 
 
-@router.get("/api/audit", dependencies=WRITE, response_model=None)
+@router.get("/api/audit", dependencies=WRITE, response_model=list[AuditEntryBody],
+            responses={200: {"content": AUDIT_CSV}, **errors(400, 404, 503)})  # fmt: skip
 def on_audit(
     context: Context,
     proposal: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,

@@ -17,6 +17,8 @@ from proposals.views import proposal_as_dict, view_as_dict
 from .auth import require_token
 from .context import ApiContext, Context
 from .models import ProposeBody, SignatureBody
+from .openapi import errors
+from .responses import Cancelled, Executed, ProposalDetail, ProposalSummary, SignatureAccepted, TypedData
 from .telegram import telegram_user
 
 router = APIRouter(prefix="/api/proposals", default_response_class=JSONResponse)
@@ -30,7 +32,7 @@ def _view(context: ApiContext, proposal_id: int) -> dict[str, object]:
     return view_as_dict(context.service.view(proposal_id))
 
 
-@router.get("", response_model=None)
+@router.get("", response_model=list[ProposalSummary], responses=errors(400, 503))
 def on_list(
     context: Context,
     state: Annotated[list[ProposalState] | None, Query()] = None,
@@ -41,19 +43,20 @@ def on_list(
     return JSONResponse([proposal_as_dict(p) for p in proposals])
 
 
-@router.get("/{proposal_id}", response_model=None)
+@router.get("/{proposal_id}", response_model=ProposalDetail, responses=errors(400, 404, 409, 503))
 def on_view(proposal_id: ProposalId, context: Context) -> JSONResponse:
     """Show one proposal: decoded calls, signatures, missing owners, hashes."""
     return JSONResponse(_view(context, proposal_id))
 
 
-@router.get("/{proposal_id}/typed-data", response_model=None)
+@router.get("/{proposal_id}/typed-data", response_model=TypedData, responses=errors(400, 404, 409, 503))
 def on_typed_data(proposal_id: ProposalId, context: Context) -> JSONResponse:
     """Return the EIP-712 typed data that owners sign."""
     return JSONResponse(context.service.typed_data(proposal_id))
 
 
-@router.post("", status_code=201, dependencies=WRITE, response_model=None)
+@router.post("", status_code=201, dependencies=WRITE, response_model=ProposalDetail,
+             responses=errors(400, 409, 422, 503))  # fmt: skip
 def on_propose(body: ProposeBody, context: Context) -> JSONResponse:
     """Plan, simulate and store a proposal from a proposal file given as JSON."""
     request = load_proposal_text(json.dumps(body.proposal_file()), source="body")
@@ -62,7 +65,7 @@ def on_propose(body: ProposeBody, context: Context) -> JSONResponse:
     return JSONResponse(_view(context, proposal.id), status_code=201)
 
 
-@router.post("/{proposal_id}/signatures", response_model=None)
+@router.post("/{proposal_id}/signatures", response_model=SignatureAccepted, responses=errors(400, 404, 409, 503))
 def on_signature(proposal_id: ProposalId, body: SignatureBody, context: Context, request: Request) -> JSONResponse:
     """Verify and store an owner's signature; the one that meets the threshold executes at once.
 
@@ -90,7 +93,8 @@ def on_signature(proposal_id: ProposalId, body: SignatureBody, context: Context,
     )
 
 
-@router.post("/{proposal_id}/execute", dependencies=WRITE, response_model=None)
+@router.post("/{proposal_id}/execute", dependencies=WRITE, response_model=Executed,
+             responses=errors(400, 404, 409, 422, 503))  # fmt: skip
 def on_execute(proposal_id: ProposalId, context: Context) -> JSONResponse:
     """Re-check everything against the chain and execute with the executor key."""
     with context.writing():
@@ -98,7 +102,8 @@ def on_execute(proposal_id: ProposalId, context: Context) -> JSONResponse:
     return JSONResponse({"proposal": _view(context, proposal_id)})
 
 
-@router.post("/{proposal_id}/cancel", dependencies=WRITE, response_model=None)
+@router.post("/{proposal_id}/cancel", dependencies=WRITE, response_model=Cancelled,
+             responses=errors(400, 404, 409, 422, 503))  # fmt: skip
 def on_cancel(proposal_id: ProposalId, context: Context) -> JSONResponse:
     """Withdraw an unsigned proposal, or propose the rejection that cancels a signed one."""
     with context.writing():
