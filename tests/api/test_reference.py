@@ -16,6 +16,8 @@ from dstack_gov.api.responses import (
     AuditEntryBody,
     Cancelled,
     CatalogueAction,
+    ComposeUnverified,
+    ComposeVerified,
     ErrorBody,
     Executed,
     Healthy,
@@ -28,6 +30,7 @@ from dstack_gov.api.responses import (
 from proposals.reconcile import ReconcileReport
 from tests.api.conftest import AUTH, TOKEN, propose, sign
 from tests.api.test_operations import client_for
+from tests.helpers.composes import UNPINNED_SERVICES, app_compose
 
 # Served beside the API but kept out of its reference: the signing page, its script and stylesheet, and its
 # Telegram Mini App calls (dstack_gov/api/page.py, linking.py).
@@ -141,3 +144,17 @@ async def test_execute_answers_match_the_model(api, gov):
     assert response.status_code == 200
     _conforms(Executed, response.json())
     assert response.json()["proposal"]["state"] == "executed"
+
+
+async def test_a_reviewed_compose_matches_the_verified_model(api, gov):
+    document = app_compose(UNPINNED_SERVICES)
+    action = {"action": "app add-hash", "app": gov.app_address, "compose": document}
+    body = {"title": "Release 2.4", "actions": [action]}
+    filed = await api.post("/api/proposals", json=body, headers=AUTH)
+    assert filed.status_code == 201, filed.text
+    view = (await api.get(f"/api/proposals/{filed.json()['id']}")).json()
+    _conforms(ProposalDetail, view)
+    (review,) = view["composes"]
+    ComposeVerified.model_validate(review)
+    with pytest.raises(ValidationError):
+        ComposeUnverified.model_validate(review)
