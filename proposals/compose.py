@@ -126,8 +126,14 @@ def parse_compose(raw: bytes | str, *, source: str = "app-compose.json") -> Comp
     try:
         # The SDK's AppCompose.from_dict pops from what it is given: hand it a copy.
         canonical = bytes.fromhex(get_compose_hash(copy.deepcopy(document)))
+        read_back = json.loads(canonical_bytes(document, source=source))
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise InvalidInput(f"{source}: the dstack SDK cannot hash it ({type(exc).__name__})") from None
+    # The SDK sets each key as an attribute of an object: a key such as `__dict__` would make the canonical
+    # hash stand for other content than the one shown. Only a document it reads back as shown is accepted.
+    if read_back != {key: value for key, value in document.items() if value is not None}:
+        raise InvalidInput(f"{source}: the dstack SDK reads it differently from its JSON (a key starting with _, "
+                           "or NaN/Infinity?)")  # fmt: skip
     services = tuple(_service(str(name), spec) for name, spec in docker_compose.get("services", {}).items())
     return ComposeFile(data, document, docker_compose, services, hashlib.sha256(data).digest(), canonical)
 

@@ -47,6 +47,11 @@ def _refusal(raw: bytes | str) -> str:
             f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
             for p, c in zip("abcdef", "bcdefg", strict=True)) + "services: *g\n")), "more than"),
         (b'{"runner": "bash", "docker_config": 7}', "the dstack SDK cannot hash it"),
+        # The SDK sets keys as attributes: `__dict__` would make its hash stand for content other than shown.
+        (json.dumps({"runner": "bash", "bash_script": "echo ok", "__dict__": app_compose()}).encode(),
+         "the dstack SDK reads it differently"),
+        (b'{"runner": "bash", "_hidden": "x"}', "the dstack SDK reads it differently"),
+        (b'{"runner": "bash", "manifest_version": NaN}', "the dstack SDK reads it differently"),
         (b" " * (MAX_COMPOSE_BYTES + 1), "larger than 128 KiB"),
     ],
 )  # fmt: skip
