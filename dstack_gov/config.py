@@ -28,6 +28,8 @@ from foundation.config_schema import (
     ProposalsSection,
     SafeInfraSection,
     SafeSection,
+    SafeTransactionServiceSection,
+    SafeWalletSection,
     ScheduleSection,
     TelegramSection,
 )
@@ -50,6 +52,8 @@ __all__ = [
     "ProposalsSection",
     "SafeInfraSection",
     "SafeSection",
+    "SafeTransactionServiceSection",
+    "SafeWalletSection",
     "ScheduleSection",
     "TelegramSection",
     "load_config",
@@ -126,6 +130,9 @@ def _relative_to(config: Config, base: Path) -> Config:
         update={
             "signer": key(config.signer),
             "executor": key(config.executor),
+            "safe_transaction_service": config.safe_transaction_service.model_copy(
+                update={"delegate": key(config.safe_transaction_service.delegate)}
+            ),
             "database": config.database.model_copy(update={"url": url}),
         }
     )

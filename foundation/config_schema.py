@@ -112,6 +112,31 @@ class ApiSection(_Section):
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
+class SafeTransactionServiceSection(_Section):
+    """The Safe Transaction Service to sync with (docs/safe-wallet.md); no url: sync is off."""
+
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    api_key: SecretStr | None = None
+    api_key_env: str = "DSTACK_GOV_SAFE_API_KEY"
+    # A delegate key of the Safes' owners: it posts each proposal to the service when it is filed.
+    delegate: KeySection = KeySection()
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    page_size: int = Field(default=100, ge=1, le=1000)
+    # A failed post is retried after retry_base, 2x, 4x ... seconds, at most retry_max apart.
+    retry_base: float = Field(default=10.0, gt=0)
+    retry_max: float = Field(default=3600.0, gt=0)
+
+
+class SafeWalletSection(_Section):
+    """Deep links to Safe{Wallet} (shown while Transaction Service sync is on)."""
+
+    url: str = Field(default="https://app.safe.global", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    # EIP-3770 short name of the chain (eth, sep, base, ...); default from a table of well-known chains.
+    chain_short_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,32}$")
+    # Placeholders: {url} {short_name} {safe} {safe_tx_hash}.
+    link_template: str = "{url}/transactions/tx?safe={short_name}:{safe}&id=multisig_{safe}_{safe_tx_hash}"
+
+
 class Config(_Section):
     """Everything dstack-gov reads from its config file."""
 
@@ -128,4 +153,6 @@ class Config(_Section):
     explorer: ExplorerSection = ExplorerSection()
     authapi: AuthApiSection = AuthApiSection()
     api: ApiSection = ApiSection()
+    safe_transaction_service: SafeTransactionServiceSection = SafeTransactionServiceSection()
+    safe_wallet: SafeWalletSection = SafeWalletSection()
     path: Path | None = Field(default=None, exclude=True)

@@ -64,6 +64,13 @@ def protect_url(url: str) -> None:
     _secrets = tuple(sorted(set(_secrets) | set(url_secrets(url)), key=len, reverse=True))
 
 
+def protect_secret(secret: str) -> None:
+    """Redact `secret` (an API key, a token) from every log record from now on."""
+    global _secrets
+    if len(secret) >= 4:  # shorter is no secret worth garbling every log line for
+        _secrets = tuple(sorted({*_secrets, secret}, key=len, reverse=True))
+
+
 def _redact_match(match: re.Match[str]) -> str:
     url = match.group(0)
     try:

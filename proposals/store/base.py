@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ from proposals.models import (
     StoredSignature,
 )
 from proposals.policy_file import AppliedPolicy, NewAppliedPolicy
+from proposals.tx_outbox import NewOutboxEntry, OutboxEntry, OutboxStatus
 
 
 class Store(Protocol):
@@ -122,6 +123,32 @@ class Store(Protocol):
 
     def executed_by(self, tx_hashes: Collection[bytes]) -> dict[bytes, int]:
         """Return, for each of `tx_hashes` that executed a proposal, that proposal's id."""
+
+    def enqueue_tx_service(self, new: NewOutboxEntry, *, now: datetime) -> bool:
+        """Add a signature to post to the Safe Transaction Service; False when that signer's entry exists."""
+
+    def tx_service_entries(
+        self, *, proposal_id: int | None = None, statuses: Sequence[OutboxStatus] | None = None
+    ) -> list[OutboxEntry]:
+        """Return Transaction Service outbox entries, oldest first."""
+
+    def due_tx_service(self, now: datetime, limit: int = 500) -> list[OutboxEntry]:
+        """Return pending outbox entries due at `now`, oldest first."""
+
+    def tx_service_posted(self, safe_tx_hash: bytes) -> bool:
+        """Return True when some signature of this safeTxHash reached the service."""
+
+    def settle_tx_service(
+        self,
+        entry_id: int,
+        status: OutboxStatus,
+        *,
+        now: datetime,
+        posted_as: str | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record an outbox attempt: posted, dropped, or still pending with its error and next attempt."""
 
     def get_cursor(self, name: str) -> int | None:
         """Return a named integer cursor (e.g. the last block reconciliation scanned)."""

@@ -39,12 +39,13 @@ from .policies import PolicyRecords
 from .rows import checksummed, jsonable, proposal_row, to_audit_entry, to_proposal, to_signature, tx_hash, utc
 from .schema import upgrade
 from .tables import AuditRow, CursorRow, ProposalRow, SignatureRow
+from .tx_outbox import TxOutboxRecords
 
 if TYPE_CHECKING:
     from .base import Store
 
 
-class SqlStore(ExecutionRecords, ComposeRecords, PolicyRecords):
+class SqlStore(ExecutionRecords, ComposeRecords, PolicyRecords, TxOutboxRecords):
     """Proposals, signatures, the append-only audit log and cursors in one SQL database."""
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:

@@ -239,3 +239,25 @@ class AppliedPolicyRow(Base):
     applied_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index(None, "kms", "id"),)
+
+
+class TxServiceOutboxRow(Base):
+    """A signature waiting to be posted to the Safe Transaction Service (0007), retried with backoff."""
+
+    __tablename__ = "tx_service_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    safe_tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signer: Mapped[str] = mapped_column(ADDRESS)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    posted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    posted_as: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+    __table_args__ = (UniqueConstraint("safe_tx_hash", "signer"), Index(None, "status", "next_attempt_at"))

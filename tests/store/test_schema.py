@@ -45,6 +45,7 @@ def test_migrate_twice_then_schema_matches_the_tables(db_url: str) -> None:
                 "execution_txs",
                 "applied_policies",
                 "compose_files",
+                "tx_service_outbox",
             }
             if connection.dialect.name == "sqlite":
                 assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -93,7 +94,7 @@ def test_safe_tx_hash_is_unique_among_open_proposals(db_url: str) -> None:
 def test_revisions_form_one_line() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_heads()) == 1
-    assert [r.revision for r in script.walk_revisions()] == ["0006", "0005", "0004", "0003", "0002", "0001"]
+    assert [r.revision for r in script.walk_revisions()] == ["0007", "0006", "0005", "0004", "0003", "0002", "0001"]
 
 
 @pytest.mark.parametrize(
