@@ -88,6 +88,17 @@ class ChainReader:
         # Events before the contracts were deployed are not worth asking for.
         self.start_block = start_block
         self.chunk_blocks = chunk_blocks
+        # Addresses seen holding code: code, once deployed, stays (no SELFDESTRUCT removes it since Cancun).
+        self._with_code: set[str] = set()
+        # Within one snapshot(), each view call is read once (a precheck and a diff ask the same).
+        self._reads: dict[tuple[Any, ...], Any] | None = None
+
+    def snapshot(self) -> ChainReader:
+        """Return a reader for one plan: it shares this one's knowledge of code, and reads each view call once."""
+        view = ChainReader(self.w3, self.kms, start_block=self.start_block, chunk_blocks=self.chunk_blocks)
+        view._with_code = self._with_code
+        view._reads = {}
+        return view
 
     def logs(self, address: ChecksumAddress, topics: Sequence[bytes]) -> list[Any]:
         """Return `address`'s logs whose first topic is one of `topics`, oldest first, fetched in chunks."""
@@ -111,8 +122,13 @@ class ChainReader:
 
     def has_code(self, address: ChecksumAddress) -> bool:
         """Return True when `address` holds contract code."""
+        if address.lower() in self._with_code:
+            return True
         with translate_chain_errors("reading contract code"):
-            return len(self.w3.eth.get_code(address)) > 0
+            found = len(self.w3.eth.get_code(address)) > 0
+        if found:
+            self._with_code.add(address.lower())
+        return found
 
     def require_code(self, address: ChecksumAddress, what: str) -> None:
         """Raise NotFound when `address` has no code."""
@@ -137,8 +153,14 @@ class ChainReader:
             return self.has_code(target)
         if getter == "upgradesDisabled":
             return self.upgrades_disabled(target)
+        key = (group, target.lower(), getter, *map(repr, args))
+        if self._reads is not None and key in self._reads:
+            return self._reads[key]
         with translate_chain_errors(f"reading {getter}"):
-            return getattr(self.contract(group, target).functions, getter)(*args).call()
+            value = getattr(self.contract(group, target).functions, getter)(*args).call()
+        if self._reads is not None:
+            self._reads[key] = value
+        return value
 
     def app_registered(self, app: ChecksumAddress) -> bool | None:
         """Return whether `app` is registered with our KMS (None if no KMS is configured)."""

@@ -165,15 +165,16 @@ class Planner:
             raise InvalidInput("no KMS configured (set contracts.kms or pass --kms)")
         return self.reader.kms
 
-    def safe_of(self, action: Action, target: ChecksumAddress) -> ChecksumAddress:
+    def safe_of(self, action: Action, target: ChecksumAddress, reader: ChainReader | None = None) -> ChecksumAddress:
         """Return the known Safe that must sign for `action` on `target` (the target's owner)."""
+        reader = reader or self.reader
         if action.group is Group.SAFE:
             owner = target
         else:
-            self.reader.require_code(target, f"{action.group.value} contract")
-            owner = parse_address(self.reader.read(action.group, target, action.caller_getter), action.caller_getter)
+            reader.require_code(target, f"{action.group.value} contract")
+            owner = parse_address(reader.read(action.group, target, action.caller_getter), action.caller_getter)
         if owner.lower() not in {s.lower() for s in self.known_safes}:
-            kind = "a contract" if self.reader.has_code(owner) else "an account"
+            kind = "a contract" if reader.has_code(owner) else "an account"
             role = "owned" if action.caller_getter == "owner" else f"waiting for {action.caller_getter}"
             raise InvalidInput(
                 f"{target} is {role} by {owner} ({kind}), which is not a Safe this project knows "
@@ -181,20 +182,23 @@ class Planner:
             )
         return owner
 
-    def prepare(self, requested: RequestedAction) -> tuple[PlannedAction, ChecksumAddress]:
+    def prepare(
+        self, requested: RequestedAction, reader: ChainReader | None = None
+    ) -> tuple[PlannedAction, ChecksumAddress]:
         """Resolve, validate, precheck and encode one action; return it with its Safe."""
+        reader = reader or self.reader
         action = requested.action
         target = self.resolve_target(requested)
         raw, compose = requested.values, None
         if requested.compose is not None:
             raw, compose = attach_compose(action, raw, requested.compose, source=f"{action.name}: app-compose.json")
         values = action.parse(raw)
-        safe = self.safe_of(action, target)
-        values = action.complete(values, self.reader, target)
-        findings = tuple(action.precheck(self.reader, target, values))
-        changes = tuple(action.diff(self.reader, target, values))
-        calldata = action.encode(values, self.reader, target)
-        base = allowed_now(self.reader, target) if compose is not None else None
+        safe = self.safe_of(action, target, reader)
+        values = action.complete(values, reader, target)
+        findings = tuple(action.precheck(reader, target, values))
+        changes = tuple(action.diff(reader, target, values))
+        calldata = action.encode(values, reader, target)
+        base = allowed_now(reader, target) if compose is not None else None
         return PlannedAction(action, target, values, calldata, findings, changes, compose, base), safe
 
     def plan(self, request: ChangeRequest, reserved_nonces: Callable[[ChecksumAddress], set[int]], *,
@@ -210,7 +214,8 @@ class Planner:
             raise InvalidInput("a proposal needs at least one action")
         if len(request.actions) > MAX_ACTIONS:
             raise InvalidInput(f"too many actions ({len(request.actions)}); at most {MAX_ACTIONS} per proposal")
-        prepared = [self.prepare(r) for r in request.actions]
+        reader = self.reader.snapshot()  # one plan reads each view call once
+        prepared = [self.prepare(r, reader) for r in request.actions]
         safes = {safe for _, safe in prepared}
         if len(safes) > 1:
             raise InvalidInput(f"the actions need different Safes ({', '.join(sorted(safes))}); split the proposal")

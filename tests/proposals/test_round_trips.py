@@ -47,3 +47,17 @@ def test_the_quorum_signature_reads_the_safe_once_and_sends_after_one_batched_si
     ]  # fmt: skip
     # Then only receipt polls: anvil mines a sent transaction on its own task, so how many is not fixed.
     assert quorum[3:] and set(quorum[3:]) == {("eth_getTransactionReceipt",)}
+
+
+def test_filing_reads_each_view_call_once_and_code_once_per_process(gov: Governance, anvil):
+    with LossyRpc(anvil.url) as node:
+        svc = through(gov, node.url)
+        node.round_trips.clear()
+        propose_image(gov, 1, svc=svc)
+        first, node.round_trips[:] = list(node.round_trips), []
+        propose_image(gov, 2, svc=svc)
+        second = list(node.round_trips)
+
+    # The KMS's code, its owner, the image's precheck (its diff reads the same), the Safe, the simulation.
+    assert first == [("eth_getCode",), ("eth_call",), ("eth_call",), STATE_READ, ("eth_call",)]
+    assert second == first[1:]  # the KMS still has code: that is not asked again
