@@ -88,6 +88,8 @@ class TransactionSender:
         stuck_after: float | None = None,
         max_bumps: int = 3,
         poll_interval: float = 0.05,
+        max_poll_interval: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.w3 = w3
         self.account = account
@@ -95,7 +97,11 @@ class TransactionSender:
         # None: never bump (wait the full receipt_timeout for the first broadcast).
         self.stuck_after = stuck_after
         self.max_bumps = max_bumps
+        # Receipt polls start at poll_interval and double up to max_poll_interval: an automining node
+        # answers the first one, and a chain with 12 s blocks is asked about a dozen times, not 240.
         self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self._sleep = sleep
         self.broadcasts: list[HexBytes] = []  # every hash sent by the last send(), for audit
 
     @property
@@ -202,6 +208,7 @@ class TransactionSender:
     def _wait_any(self, timeout: float) -> Receipt | None:
         """Poll every broadcast hash until one has a receipt or `timeout` passes."""
         deadline = time.monotonic() + timeout
+        interval = self.poll_interval
         while True:
             for tx_hash in reversed(self.broadcasts):
                 try:
@@ -210,9 +217,11 @@ class TransactionSender:
                     continue
                 if raw is not None:
                     return Receipt.from_web3(raw)
-            if time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return None
-            time.sleep(self.poll_interval)
+            self._sleep(min(interval, left))
+            interval = min(interval * 2, max(self.max_poll_interval, self.poll_interval))
 
     def _bumped(self, fees: dict[str, int]) -> dict[str, int]:
         """Return fees at least 12.5% above `fees` (nodes want >= 10% to replace) and at market."""
