@@ -18,6 +18,7 @@ from proposals.compose_review import review_composes
 from proposals.decode import Known
 from proposals.errors import Conflict, GovernanceError, InvalidInput, NotFound
 from proposals.execution import ExecutionResult, Executor
+from proposals.finality import deep_enough, hold
 from proposals.lifecycle import Lifecycle, Listener
 from proposals.models import (
     OPEN_STATES,
@@ -45,6 +46,7 @@ from proposals.service_support import FrontEndSupport
 from proposals.signatures import CheckedSignature, Recheck, SignatureRefused, check_signature, combine, recheck
 from proposals.store.base import Store
 from proposals.stored_actions import describe_stored
+from proposals.tx_service_ops import TxServiceConfig, TxServiceOperations
 from proposals.views import ProposalView, build_view
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ class ServiceSettings:
     start_block: int = 0
     # A proposer's chosen nonce may be at most this far ahead of the Safe's, unless forced.
     nonce_window: int = NONCE_WINDOW
+    # An execution is final once this many blocks hold it (proposals/finality.py); 1: when mined.
+    confirmations: int = 1
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ class CancelResult:
     rejection: Proposal | None
 
 
-class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
+class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, TxServiceOperations):
     """Drives proposals from request to execution; the chain is the truth, the store the memory."""
 
     def __init__(
@@ -102,6 +106,7 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
         settings: ServiceSettings | None = None,
         executor: Executor | None = None,
         clock: Callable[[], datetime] = utc_now,
+        tx_service: TxServiceConfig | None = None,
     ) -> None:
         self.client = client
         self.w3 = client.w3
@@ -124,6 +129,7 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
         self.lifecycle = Lifecycle(store)
         # Claims this process is sending right now: recovery leaves them alone.
         self.in_flight_claims: set[str] = set()
+        self._start_tx_service(tx_service)  # Safe Transaction Service sync, when configured
 
     # -- notifications -------------------------------------------------------------------
 
@@ -147,7 +153,7 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
             checked = recheck(self.client, state, safe_tx_hashes(proposal.safe_tx), stored)
             dropped = {sig.owner.lower(): reason for sig, reason in checked.dropped}
         composes = review_composes(proposal, self.store.composes(proposal_id), self.store.compose_by_hash)
-        return build_view(proposal, stored, state, self.known, dropped, composes)
+        return build_view(proposal, stored, state, self.known, dropped, composes, **self.view_extras(proposal))
 
     def typed_data(self, proposal_id: int) -> dict[str, object]:
         """Return the EIP-712 typed data owners sign (ActionsMismatch when its stored actions disagree)."""
@@ -296,7 +302,10 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
         """Approve at quorum and, holding an executor key, execute from the state and signatures already read."""
         valid = len(signatures.valid)
         if valid >= state.threshold and proposal.state is ProposalState.PENDING:
-            proposal = self.lifecycle.move(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
+            try:
+                proposal = self.lifecycle.move(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
+            except Conflict:  # another signature (another process) moved it first: go on from where it is
+                proposal = self.store.get(proposal.id)
         if valid < state.threshold or self.executor is None or state.nonce != proposal.nonce:
             return proposal, valid, None
         try:
@@ -350,11 +359,14 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
             proposal = self.lifecycle.move(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
         # Compare-and-set: of several processes, exactly one claims the execution.
         claimed = self.lifecycle.move(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address},
-                                      execution_claim=new_claim(), failure_reason=None)  # fmt: skip
+                                      execution_claim=new_claim(), failure_reason=None,
+                                      execution_tx_hash=None, execution_block=None)  # fmt: skip
         return run_claim(self, claimed, combine(signatures.valid, hashes), hashes.safe_tx_hash, actor)
 
     def record_execution(self, proposal: Proposal, result: ExecutionResult, actor: str) -> Proposal:
         """Store an execution outcome (ours or found on chain) and its consequences."""
+        if result.success and not deep_enough(self, result.block_number):
+            return hold(self, proposal, result, actor)  # "executed, confirming" until final
         detail = {"nonceUsed": result.nonce_used, "broadcasts": ["0x" + h.hex() for h in result.broadcasts]}
         fields = {"execution_tx_hash": result.tx_hash, "execution_block": result.block_number,
                   "execution_gas": result.gas_used}  # fmt: skip

@@ -222,3 +222,21 @@ def test_a_claim_left_with_nothing_signed_is_released_by_the_next_reconcile_at_o
     assert events(gov, p.id)[-4].detail == {"reason": "the execution stopped before anything was sent"}
     sent = gov.w3.eth.get_transaction(HexBytes(gov.store.get(p.id).execution_tx_hash))
     assert sent["from"] == dev_account(EXECUTOR_INDEX).address
+
+
+def test_a_quorum_signature_whose_proposal_another_process_approved_meanwhile_still_executes(gov):
+    svc = gov.service()
+    p = propose_image(gov, 1, svc=svc)
+    sign(gov, p.id, 0, svc=svc)
+    other = gov.service(with_executor=False)
+
+    def approve_elsewhere(proposal_id: int, event: str) -> None:
+        # Between storing this signature and approving, another process's signature approves it.
+        if event == "signature" and other.get(proposal_id).state is ProposalState.PENDING:
+            other.store.transition(proposal_id, ProposalState.APPROVED, actor="other", expected=[ProposalState.PENDING])
+
+    svc.subscribe(approve_elsewhere)
+    result = sign(gov, p.id, 1, svc=svc)
+
+    assert result.execution_error is None and result.proposal.state is ProposalState.EXECUTED
+    assert image_allowed(gov, 1) and "state:pending->approved" in event_names(gov, p.id)
