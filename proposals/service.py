@@ -18,7 +18,6 @@ from proposals.compose_review import review_composes
 from proposals.decode import Known
 from proposals.errors import Conflict, GovernanceError, InvalidInput, NotFound
 from proposals.execution import ExecutionResult, Executor
-from proposals.finality import deep_enough, hold
 from proposals.lifecycle import Lifecycle, Listener
 from proposals.models import (
     OPEN_STATES,
@@ -46,7 +45,6 @@ from proposals.service_support import FrontEndSupport
 from proposals.signatures import CheckedSignature, Recheck, SignatureRefused, check_signature, combine, recheck
 from proposals.store.base import Store
 from proposals.stored_actions import describe_stored
-from proposals.tx_service_ops import TxServiceConfig, TxServiceOperations
 from proposals.views import ProposalView, build_view
 
 log = logging.getLogger(__name__)
@@ -70,8 +68,6 @@ class ServiceSettings:
     start_block: int = 0
     # A proposer's chosen nonce may be at most this far ahead of the Safe's, unless forced.
     nonce_window: int = NONCE_WINDOW
-    # An execution is final once this many blocks hold it (proposals/finality.py); 1: when mined.
-    confirmations: int = 1
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,7 @@ class CancelResult:
     rejection: Proposal | None
 
 
-class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, TxServiceOperations):
+class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
     """Drives proposals from request to execution; the chain is the truth, the store the memory."""
 
     def __init__(
@@ -106,7 +102,6 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, Tx
         settings: ServiceSettings | None = None,
         executor: Executor | None = None,
         clock: Callable[[], datetime] = utc_now,
-        tx_service: TxServiceConfig | None = None,
     ) -> None:
         self.client = client
         self.w3 = client.w3
@@ -129,7 +124,6 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, Tx
         self.lifecycle = Lifecycle(store)
         # Claims this process is sending right now: recovery leaves them alone.
         self.in_flight_claims: set[str] = set()
-        self._start_tx_service(tx_service)  # Safe Transaction Service sync, when configured
 
     # -- notifications -------------------------------------------------------------------
 
@@ -153,7 +147,7 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, Tx
             checked = recheck(self.client, state, safe_tx_hashes(proposal.safe_tx), stored)
             dropped = {sig.owner.lower(): reason for sig, reason in checked.dropped}
         composes = review_composes(proposal, self.store.composes(proposal_id), self.store.compose_by_hash)
-        return build_view(proposal, stored, state, self.known, dropped, composes, **self.view_extras(proposal))
+        return build_view(proposal, stored, state, self.known, dropped, composes)
 
     def typed_data(self, proposal_id: int) -> dict[str, object]:
         """Return the EIP-712 typed data owners sign (ActionsMismatch when its stored actions disagree)."""
@@ -359,14 +353,11 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, Tx
             proposal = self.lifecycle.move(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
         # Compare-and-set: of several processes, exactly one claims the execution.
         claimed = self.lifecycle.move(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address},
-                                      execution_claim=new_claim(), failure_reason=None,
-                                      execution_tx_hash=None, execution_block=None)  # fmt: skip
+                                      execution_claim=new_claim(), failure_reason=None)  # fmt: skip
         return run_claim(self, claimed, combine(signatures.valid, hashes), hashes.safe_tx_hash, actor)
 
     def record_execution(self, proposal: Proposal, result: ExecutionResult, actor: str) -> Proposal:
         """Store an execution outcome (ours or found on chain) and its consequences."""
-        if result.success and not deep_enough(self, result.block_number):
-            return hold(self, proposal, result, actor)  # "executed, confirming" until final
         detail = {"nonceUsed": result.nonce_used, "broadcasts": ["0x" + h.hex() for h in result.broadcasts]}
         fields = {"execution_tx_hash": result.tx_hash, "execution_block": result.block_number,
                   "execution_gas": result.gas_used}  # fmt: skip
