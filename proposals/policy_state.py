@@ -110,7 +110,7 @@ class ChainPolicy:
 
     @property
     def registered_apps(self) -> list[ChecksumAddress]:
-        return sorted(a for a, s in self.apps.items() if s.registered)
+        return sorted((a for a, s in self.apps.items() if s.registered), key=str.lower)
 
     def canonical(self) -> dict[str, Any]:
         """Return the state (not the events or the block) in a canonical JSON form, for hashing."""
