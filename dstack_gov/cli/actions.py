@@ -9,6 +9,7 @@ from typing import Any
 import click
 from eth_typing import ChecksumAddress
 from rich.console import Console
+from rich.markup import escape
 
 from dstack_gov.cli.output import changes_json, changes_table, emit, key_value_table
 from dstack_gov.cli.session import Session, chain_options, key_options
@@ -113,8 +114,8 @@ def render_direct(session: Session, result: DirectResult) -> None:
 
     def human(console: Console) -> None:
         for warning in result.warnings:
-            console.print(f"[yellow]warning:[/] {warning}")
-        console.print(f"[green]✓[/] {payload['description']}")
+            console.print(f"[yellow]warning:[/] {escape(warning)}")
+        console.print(f"[green]✓[/] {escape(payload['description'])}")
         rows = [
             ("tx", payload["txHash"]),
             ("block", receipt.block_number),

@@ -8,6 +8,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from web3 import Web3
 
 from authapi.body import MAX_BODY_BYTES
@@ -156,7 +157,7 @@ def check(kind: str, boot_info: Path, **options: Any) -> None:
         if allowed:
             console.print(f"[green]allowed[/]: this {kind} may boot")
         else:
-            console.print(f"[red]not allowed[/]: {reason}")
+            console.print(f"[red]not allowed[/]: {escape(reason)}")
 
     emit(session.json_output, {"isAllowed": bool(allowed), "reason": reason}, human)
     if not allowed:

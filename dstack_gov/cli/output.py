@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from proposals.catalogue import StateChange, render_value
 
@@ -45,7 +46,9 @@ def key_value_table(rows: Sequence[tuple[str, Any]], title: str | None = None) -
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in rows:
-        table.add_row(key, render_value(value) if isinstance(value, (bool, bytes)) else str(jsonable(value)))
+        # Values are data (titles, chain strings): never parsed as rich markup.
+        shown = render_value(value) if isinstance(value, (bool, bytes)) else str(jsonable(value))
+        table.add_row(key, Text(shown))
     return table
 
 
@@ -56,7 +59,7 @@ def changes_table(changes: Sequence[StateChange]) -> Table:
     table.add_column("before", overflow="fold")
     table.add_column("after", overflow="fold")
     for change in changes:
-        table.add_row(change.label, change.before, change.after)
+        table.add_row(Text(change.label), Text(change.before), Text(change.after))
     return table
 
 

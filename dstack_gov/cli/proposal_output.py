@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from dstack_gov.cli.compose_output import render_composes
 from dstack_gov.cli.output import key_value_table
@@ -24,10 +25,12 @@ def state_label(state: str) -> str:
 def render_view(console: Console, view: ProposalView) -> None:
     """Print one proposal: what it does, its risk, who signed, and the hashes to check."""
     p = view.proposal
-    console.print(f"[bold]#{p.id} {p.title}[/]  {state_label(p.state.value)}  ({p.kind.value}, by {p.proposer})")
+    # Titles, descriptions, proposers and chain strings are user input: never markup.
+    heading = f"[bold]#{p.id} {escape(p.title)}[/]  {state_label(p.state.value)}"
+    console.print(f"{heading}  ({p.kind.value}, by {escape(p.proposer)})")
     if p.description:
-        console.print(p.description)
-    for warning in view.warnings:  # compose concerns quote the proposer's text: no markup from it
+        console.print(Text(p.description))
+    for warning in view.warnings:
         console.print(f"[bold red]⚠ {escape(warning)}[/]")
     calls = Table(box=None, pad_edge=False, show_header=True)
     calls.add_column("#")
@@ -35,15 +38,15 @@ def render_view(console: Console, view: ProposalView) -> None:
     calls.add_column("risk")
     for index, call in enumerate(view.calls, start=1):
         style = "red" if call.risk is Risk.HIGH else "yellow" if call.risk is Risk.MEDIUM else "green"
-        calls.add_row(str(index), call.description, f"[{style}]{call.risk.value}[/]")
+        calls.add_row(str(index), Text(call.description), f"[{style}]{call.risk.value}[/]")
     console.print(calls)
     render_composes(console, view.composes)
     if p.planned is not None:
         # Planned when the proposal was filed; the chain may have moved since.
         for warning in p.planned.warnings:
-            console.print(f"[yellow]planned with a warning: {warning}[/]")
+            console.print(f"[yellow]planned with a warning: {escape(warning)}[/]")
         for change in p.planned.changes:
-            console.print(f"  {change.label}: {change.before} → {change.after}")
+            console.print(Text(f"  {change.label}: {change.before} → {change.after}"))
     signed = ", ".join(f"{s.owner} ({s.kind}{'' if s.valid else ': ' + s.note})" for s in view.signatures) or "-"
     rows: list[tuple[str, object]] = [
         ("Safe", f"{p.safe} nonce {p.nonce} (Safe is at {view.safe_nonce})"),
@@ -70,5 +73,5 @@ def proposals_table(proposals: list[Proposal]) -> Table:
     for column in ("id", "state", "Safe", "nonce", "title"):
         table.add_column(column, overflow="fold")
     for p in proposals:
-        table.add_row(str(p.id), state_label(p.state.value), p.safe, str(p.nonce), p.title)
+        table.add_row(str(p.id), state_label(p.state.value), p.safe, str(p.nonce), Text(p.title))
     return table
