@@ -30,6 +30,14 @@ STATE_BADGES = {
     ProposalState.SUPERSEDED: "↪️ Superseded (its nonce was used by another transaction)",
     ProposalState.EXPIRED: "⌛ Expired",
 }
+CONFIRMING_BADGE = "✅ Executed, confirming (final after a few more blocks)"
+
+
+def state_badge(proposal: Proposal) -> str:
+    """Return the proposal's state line (an execution mined but not yet final reads "executed, confirming")."""
+    return CONFIRMING_BADGE if proposal.confirming else STATE_BADGES[proposal.state]
+
+
 CANCELLABLE = frozenset({ProposalState.PENDING, ProposalState.APPROVED, ProposalState.FAILED})
 
 
@@ -112,7 +120,7 @@ def _section(title: str, lines: Sequence[str], limit: int, more: str = "tap Deta
 def _header(snapshot: Snapshot, budget: _Budget) -> list[str]:
     proposal = snapshot.view.proposal
     kind = "Rejection" if proposal.kind is ProposalKind.REJECTION else "Proposal"
-    lines = [f"{bold(f'{kind} #{proposal.id}')}: {bold(proposal.title)}", STATE_BADGES[proposal.state]]
+    lines = [f"{bold(f'{kind} #{proposal.id}')}: {bold(proposal.title)}", state_badge(proposal)]
     lines.append(f"Proposed by {proposer_label(proposal.proposer)}")
     description = proposal.description.strip()
     if description and budget.description > 0:

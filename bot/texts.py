@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from bot.commands import COMMANDS
 from bot.markup import bold, code, esc, mention, shorten
-from bot.render import STATE_BADGES
+from bot.render import state_badge
 from bot.store import Link
 from proposals.policy import AppPolicy, KmsPolicy
 from proposals.safe_tx import SafeState
@@ -30,7 +30,7 @@ def pending_text(rows: Sequence[ProposalSummary], limit: int = 30) -> str:
     for row in rows[:limit]:
         p = row.proposal
         lines.append(
-            f"#{p.id} · {esc(STATE_BADGES[p.state])} · {row.signatures}/{row.threshold} · nonce {p.nonce} · "
+            f"#{p.id} · {esc(state_badge(p))} · {row.signatures}/{row.threshold} · nonce {p.nonce} · "
             f"{esc(shorten(p.title, 80))}"
         )
     if len(rows) > limit:

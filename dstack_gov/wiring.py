@@ -12,6 +12,7 @@ from eth_typing import ChecksumAddress
 from contracts import TransactionSender
 from dstack_gov.config import Config, ConfigError, KeySection
 from dstack_gov.keys import KeySource, load_account
+from dstack_gov.tx_service_wiring import tx_service_config
 from proposals.chain import connect_client
 from proposals.execution import Executor
 from proposals.safe_tx import CANONICAL_MULTI_SEND_CALL_ONLY, CANONICAL_SIMULATE_TX_ACCESSOR, read_safe_state
@@ -29,6 +30,12 @@ class Overrides:
 
     rpc_url: str | None = None
     kms: ChecksumAddress | None = None
+    # Endpoints chosen for this run (e.g. the CLI's); rpc_url, when given, wins over them and the config.
+    rpc_urls: tuple[str, ...] = ()
+
+    def endpoints(self, config: Config) -> tuple[str, ...]:
+        """Return the RPC endpoints to use: --rpc-url, else these, else the config's."""
+        return (self.rpc_url,) if self.rpc_url else self.rpc_urls or config.chain.endpoints()
 
 
 def service_settings(config: Config) -> ServiceSettings:
@@ -40,6 +47,7 @@ def service_settings(config: Config) -> ServiceSettings:
         start_block=config.chain.start_block,
         log_chunk_blocks=config.chain.log_chunk_blocks,
         nonce_window=config.proposals.nonce_window,
+        confirmations=config.chain.confirmations,
     )
 
 
@@ -66,7 +74,7 @@ def build_service(
     if not config.safes:
         raise ConfigError("no Safes configured: add a [[safes]] entry (address = ...) to the config")
     client = connect_client(
-        overrides.rpc_url or config.chain.rpc_url,
+        overrides.endpoints(config),
         expected_chain_id=config.chain.chain_id,
         timeout=config.chain.rpc_timeout,
         verify=not offline,
@@ -91,4 +99,5 @@ def build_service(
         kms=overrides.kms or config.contracts.kms,  # type: ignore[arg-type]
         settings=service_settings(config),
         executor=executor,
+        tx_service=None if offline else tx_service_config(config, client.w3, safes, environ),  # type: ignore[arg-type]
     )

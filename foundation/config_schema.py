@@ -7,7 +7,7 @@ the environment and validates them against it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
@@ -27,11 +27,19 @@ class _Section(BaseModel):
 
 class ChainSection(_Section):
     rpc_url: str = "http://127.0.0.1:8545"
+    # Several endpoints, healthiest first with failover (proposals/rpc_endpoints.py); when set, rpc_url is unused.
+    rpc_urls: tuple[str, ...] = Field(default=(), max_length=16)
     chain_id: int | None = None
     rpc_timeout: float = 10.0
     # The block the KMS was deployed in: policy events are read from here on, in chunks nodes accept.
     start_block: int = Field(default=0, ge=0)
     log_chunk_blocks: int = Field(default=5_000, ge=1, le=100_000)
+    # An execution is final once this many blocks hold it (1: the block it was mined in).
+    confirmations: int = Field(default=1, ge=1, le=1_000)
+
+    def endpoints(self) -> tuple[str, ...]:
+        """Return the RPC endpoints in their configured order (rpc_urls, else rpc_url)."""
+        return self.rpc_urls or (self.rpc_url,)
 
 
 class ContractsSection(_Section):
@@ -58,6 +66,20 @@ class KeySection(_Section):
     file: Path | None = None
     keystore: Path | None = None
     password_file: Path | None = None
+
+
+class ExecutorSection(KeySection):
+    """The executor's key, plus what it may spend: a fee ceiling and the balance below which to warn."""
+
+    # Above this maxFeePerGas (gwei) executions wait for fees to drop; None: pay the market.
+    max_fee_gwei: float | None = Field(default=None, gt=0)
+    # Warn the group (once per crossing) when the executor holds less than this (ether); 0: never.
+    low_balance_eth: float = Field(default=0.05, ge=0)
+
+
+class LoggingSection(_Section):
+    # json: one JSON object per line (for log shippers), still redacted.
+    format: Literal["text", "json"] = "text"
 
 
 class DatabaseSection(_Section):
@@ -145,7 +167,8 @@ class Config(_Section):
     safe_infra: SafeInfraSection = SafeInfraSection()
     safes: tuple[SafeSection, ...] = ()
     signer: KeySection = KeySection()
-    executor: KeySection = KeySection()
+    executor: ExecutorSection = ExecutorSection()
+    logging: LoggingSection = LoggingSection()
     database: DatabaseSection = DatabaseSection()
     telegram: TelegramSection = TelegramSection()
     schedule: ScheduleSection = ScheduleSection()

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
+import requests
 from eth_typing import URI, ChecksumAddress
 from hexbytes import HexBytes
 from safe_eth.eth import EthereumClient
@@ -14,10 +15,10 @@ from web3 import Web3
 from web3.contract import Contract
 
 from contracts import app_abi, kms_abi
-from foundation.redaction import protect_url
 from proposals.catalogue.model import Group
 from proposals.errors import NotFound, Unavailable, translate_chain_errors
 from proposals.events import UPGRADES_DISABLED_TOPIC
+from proposals.rpc_endpoints import FAILOVER_URL, mount_endpoints
 
 # ERC-1967 implementation slot: keccak256("eip1967.proxy.implementation") - 1.
 IMPLEMENTATION_SLOT = int("360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc", 16)
@@ -39,21 +40,34 @@ def check_chain(w3: Web3, expected_chain_id: int | None) -> None:
 # attempt keeps a user-facing call within `timeout`; the callers report Unavailable and the user retries.
 
 
-def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> Web3:
-    """Open a web3 client and check the node answers with the chain id we expect."""
-    protect_url(rpc_url)  # web3 and urllib3 log the URL, key included, at DEBUG
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
+def _endpoints(rpc_url: str | Sequence[str]) -> tuple[str, ...]:
+    return (rpc_url,) if isinstance(rpc_url, str) else tuple(rpc_url)
+
+
+def connect(rpc_url: str | Sequence[str], *, expected_chain_id: int | None = None, timeout: float = 10.0) -> Web3:
+    """Open a web3 client over one or several endpoints (with failover) and check the chain id."""
+    session = requests.Session()
+    mount_endpoints(session, _endpoints(rpc_url))  # registers each URL for log redaction
+    provider = Web3.HTTPProvider(FAILOVER_URL, request_kwargs={"timeout": timeout}, session=session,
+                                 exception_retry_configuration=None)  # fmt: skip
+    w3 = Web3(provider)
     check_chain(w3, expected_chain_id)
     return w3
 
 
 def connect_client(
-    rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0, verify: bool = True
+    rpc_url: str | Sequence[str],
+    *,
+    expected_chain_id: int | None = None,
+    timeout: float = 10.0,
+    verify: bool = True,
 ) -> EthereumClient:
-    """Return a safe-eth-py client whose web3 is checked like `connect` checks it (unless not `verify`)."""
-    protect_url(rpc_url)
+    """Return a safe-eth-py client over one or several endpoints, checked like `connect` (unless not `verify`)."""
     seconds = int(max(1, timeout))
-    client = EthereumClient(URI(rpc_url), provider_timeout=seconds, slow_provider_timeout=seconds, retry_count=0)
+    # The client posts everything (web3 calls and its own batches) through its one session: the pool
+    # mounted there serves all of it.
+    client = EthereumClient(URI(FAILOVER_URL), provider_timeout=seconds, slow_provider_timeout=seconds, retry_count=0)
+    mount_endpoints(client.http_session, _endpoints(rpc_url))
     for provider in (client.w3_provider, client.w3_slow_provider):
         provider.exception_retry_configuration = None  # type: ignore[assignment]  # None disables them (web3 docs)
     if verify:  # building the client sends nothing: without the check, the node is first asked on first use

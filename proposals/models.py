@@ -188,6 +188,11 @@ class Proposal:
     def nonce(self) -> int:
         return self.safe_tx.nonce
 
+    @property
+    def confirming(self) -> bool:
+        """Return True when its execution is mined but not yet final (fewer than `confirmations` blocks deep)."""
+        return self.state is ProposalState.EXECUTING and self.execution_block is not None
+
 
 @dataclass(frozen=True)
 class NewSignature:

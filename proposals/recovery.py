@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from proposals.errors import ChainError, GovernanceError, translate_chain_errors
 from proposals.execution import execution_result, find_receipt, known_to_node
+from proposals.finality import Finality, settle_confirming
 from proposals.models import Proposal, ProposalState, SignedExecution
 from proposals.safe_tx import SafeState, safe_tx_hashes
 from proposals.signatures import recheck
@@ -45,6 +46,10 @@ class Recovery:
         """Settle an `executing` proposal no thread of this process is sending."""
         if proposal.execution_claim is not None and proposal.execution_claim in self.service.in_flight_claims:
             return
+        if proposal.confirming:
+            if settle_confirming(self.service, proposal) is not Finality.DROPPED:
+                return
+            proposal = self.store.get(proposal.id)  # a reorg dropped it: settle the send as unmined
         signed = self.store.signed_executions(proposal.id)
         if not signed:
             reason = "the execution stopped before anything was sent"

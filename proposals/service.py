@@ -18,6 +18,7 @@ from proposals.compose_review import review_composes
 from proposals.decode import Known
 from proposals.errors import Conflict, GovernanceError, InvalidInput, NotFound
 from proposals.execution import ExecutionResult, Executor
+from proposals.finality import deep_enough, hold
 from proposals.lifecycle import Lifecycle, Listener
 from proposals.models import (
     OPEN_STATES,
@@ -69,6 +70,8 @@ class ServiceSettings:
     # A proposer's chosen nonce may be at most this far ahead of the Safe's, unless forced.
     nonce_window: int = NONCE_WINDOW
 
+    # An execution is final once this many blocks hold it (proposals/finality.py); 1: when mined.
+    confirmations: int = 1
 
 @dataclass(frozen=True)
 class SignResult:
@@ -353,7 +356,8 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
             proposal = self.lifecycle.move(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
         # Compare-and-set: of several processes, exactly one claims the execution.
         claimed = self.lifecycle.move(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address},
-                                      execution_claim=new_claim(), failure_reason=None)  # fmt: skip
+                                      execution_claim=new_claim(), failure_reason=None,
+                                      execution_tx_hash=None, execution_block=None)  # fmt: skip
         return run_claim(self, claimed, combine(signatures.valid, hashes), hashes.safe_tx_hash, actor)
 
     def record_execution(self, proposal: Proposal, result: ExecutionResult, actor: str) -> Proposal:
@@ -361,6 +365,8 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
         detail = {"nonceUsed": result.nonce_used, "broadcasts": ["0x" + h.hex() for h in result.broadcasts]}
         fields = {"execution_tx_hash": result.tx_hash, "execution_block": result.block_number,
                   "execution_gas": result.gas_used}  # fmt: skip
+        if result.success and not deep_enough(self, result.block_number):
+            return hold(self, proposal, result, actor)  # "executed, confirming" until final
         if result.success:
             # An earlier failed attempt's reason stays in the audit log, not on the executed proposal.
             done = self.lifecycle.move(proposal, ProposalState.EXECUTED, actor, detail, failure_reason=None, **fields)

@@ -138,7 +138,7 @@ def proposal_as_dict(proposal: Proposal) -> dict[str, object]:
         "expiresAt": proposal.expires_at.isoformat() if proposal.expires_at else None,
         "execution": None if proposal.execution_tx_hash is None else {
             "txHash": _hex(proposal.execution_tx_hash), "blockNumber": proposal.execution_block,
-            "gasUsed": proposal.execution_gas,
+            "gasUsed": proposal.execution_gas, "confirming": proposal.confirming,
         },
         "failureReason": proposal.failure_reason,
         "planned": planned_as_dict(proposal.planned),

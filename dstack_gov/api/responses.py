@@ -69,6 +69,9 @@ class ExecutionBody(_Camel):
     tx_hash: Hash32
     block_number: int | None
     gas_used: int | None
+    confirming: bool = Field(
+        description="Mined but not final yet: fewer than [chain] confirmations blocks hold it (the state is executing)."
+    )
 
 
 class PlannedChangeBody(_Snake):

@@ -27,7 +27,7 @@ from proposals.views import proposal_as_dict, view_as_dict
 
 def service_for(session: Session, *, with_executor: bool = True, offline: bool = False) -> GovernanceService:
     """Build the governance service for this invocation (`offline`: for what reads only the database)."""
-    overrides = Overrides(rpc_url=session.rpc_url, kms=session.kms)
+    overrides = Overrides(rpc_urls=session.rpc_urls, kms=session.kms)
     return build_service(session.config, overrides, with_executor=with_executor, offline=offline)
 
 

@@ -31,7 +31,7 @@ def safe_create(owners: tuple[str, ...], threshold: int, salt: int | None, safe_
         raise InvalidInput(f"--threshold {threshold} is more than the {len(addresses)} owner(s)")
     session = Session.from_options(options)
     account = session.account
-    client = connect_client(session.rpc_url, expected_chain_id=session.config.chain.chain_id)
+    client = connect_client(session.rpc_urls, expected_chain_id=session.config.chain.chain_id)
     infra = CANONICAL_INFRA
     singleton = infra.singleton if safe_version == "1.4.1" else infra.singleton_v130
     if not client.w3.eth.get_code(singleton):

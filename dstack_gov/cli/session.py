@@ -86,6 +86,8 @@ class Session:
     config: Config
     rpc_url: str
     json_output: bool = False
+    # Every endpoint, failover order (--rpc-url: that one only); rpc_url is the first, for messages.
+    rpc_urls: tuple[str, ...] = ()
     kms_option: str | None = None
     key_source: KeySource = field(default_factory=KeySource)
 
@@ -94,7 +96,8 @@ class Session:
         """Pop the common options out of a command's kwargs and build the session."""
         config_path = options.pop("config_path", None)
         config = load_config(resolve_config_path(config_path))
-        rpc_url = options.pop("rpc_url", None) or config.chain.rpc_url
+        flag = options.pop("rpc_url", None)
+        rpc_urls = (flag,) if flag else config.chain.endpoints()
         signer = config.signer
         source = KeySource(
             private_key=options.pop("private_key", None),
@@ -105,7 +108,8 @@ class Session:
         )
         return cls(
             config=config,
-            rpc_url=rpc_url,
+            rpc_url=rpc_urls[0],
+            rpc_urls=rpc_urls,
             json_output=bool(options.pop("json_output", False)),
             kms_option=options.pop("kms", None),
             key_source=source,
@@ -114,9 +118,8 @@ class Session:
     @cached_property
     def w3(self) -> Web3:
         """Return a connected client (checks reachability and the configured chain id)."""
-        return connect(
-            self.rpc_url, expected_chain_id=self.config.chain.chain_id, timeout=self.config.chain.rpc_timeout
-        )
+        chain = self.config.chain
+        return connect(self.rpc_urls or self.rpc_url, expected_chain_id=chain.chain_id, timeout=chain.rpc_timeout)
 
     @cached_property
     def kms(self) -> ChecksumAddress | None:

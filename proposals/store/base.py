@@ -92,6 +92,14 @@ class Store(Protocol):
     def note_execution(self, proposal_id: int, claim: str | None, *, actor: str, reason: str) -> Proposal | None:
         """Show why an executing proposal waits (audit `execution-waiting`); None once the claim is gone."""
 
+    def note_mined(
+        self, proposal_id: int, mined: tuple[bytes, int, int] | None, *, actor: str, detail: Mapping[str, Any]
+    ) -> Proposal | None:
+        """Set an executing proposal's mined (tx hash, block, gas), or clear them after a reorg dropped it.
+
+        Audit `execution-mined` or `execution-reorged`; None when the proposal is not executing.
+        """
+
     def add_signature(self, new: NewSignature, *, actor: str) -> StoredSignature:
         """Store a verified signature (audit event `signature`); Conflict if that owner already signed."""
 

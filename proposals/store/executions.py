@@ -97,6 +97,32 @@ class ExecutionRecords:
             self._append(session, now, proposal_id, actor, "execution-waiting", {"reason": reason})
             return to_proposal(row)
 
+    def note_mined(
+        self, proposal_id: int, mined: tuple[bytes, int, int] | None, *, actor: str, detail: Mapping[str, Any]
+    ) -> Proposal | None:
+        """Set an executing proposal's mined (tx hash, block, gas), or clear them after a reorg dropped it.
+
+        Audit `execution-mined` or `execution-reorged`; None when the proposal is not executing.
+        """
+        now = self._now()
+        tx, block, gas = mined if mined is not None else (None, None, None)
+        values = {"execution_tx_hash": None if tx is None else tx_hash(tx, "tx hash"), "execution_block": block,
+                  "execution_gas": gas, "failure_reason": None, "updated_at": now}  # fmt: skip
+        note = (
+            update(ProposalRow)
+            .where(ProposalRow.id == proposal_id, ProposalRow.state == EXECUTING)
+            .values(**values)
+            .returning(ProposalRow)
+            .execution_options(synchronize_session=False)
+        )
+        with self._sessions.begin() as session:
+            row = session.scalars(note).one_or_none()
+            if row is None:
+                return None
+            event = "execution-mined" if mined is not None else "execution-reorged"
+            self._append(session, now, proposal_id, actor, event, detail)
+            return to_proposal(row)
+
 
 def _claimed(proposal_id: int, claim: str | None) -> Update:
     """UPDATE the proposal only while it is executing under `claim` (None: a claim made before 0004)."""

@@ -29,8 +29,10 @@ SECRETS = (RPC_PASSWORD, urllib.parse.quote(RPC_PASSWORD, safe=""), PATH_KEY, QU
 class RpcProxy:
     """Forward POSTs to `upstream` whatever their path; while `silent` is set, hold them unanswered."""
 
-    def __init__(self, upstream: str, *, silent: bool = False) -> None:
+    def __init__(self, upstream: str, *, silent: bool = False, delay: float = 0.0) -> None:
         self.upstream = upstream
+        self.delay = delay  # seconds to wait before forwarding each request (a far-away node)
+        self.error_status = 0  # when set, answer every request with this HTTP status (an overloaded node)
         self.targets: list[str] = []
         self.silent = threading.Event()
         if silent:
@@ -73,6 +75,11 @@ class RpcProxy:
                 if proxy.silent.is_set():
                     proxy._closing.wait(timeout=60)  # a node that accepted the call and never answers
                     self.close_connection = True
+                    return
+                if proxy.delay:
+                    proxy._closing.wait(timeout=proxy.delay)
+                if proxy.error_status:
+                    self.send_error(proxy.error_status)
                     return
                 headers = {"Content-Type": "application/json"}
                 reply = requests.post(proxy.upstream, data=body, headers=headers, timeout=30).content
