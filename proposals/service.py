@@ -46,6 +46,7 @@ from proposals.service_support import FrontEndSupport
 from proposals.signatures import CheckedSignature, Recheck, SignatureRefused, check_signature, combine, recheck
 from proposals.store.base import Store
 from proposals.stored_actions import describe_stored
+from proposals.tx_service_ops import TxServiceConfig, TxServiceOperations
 from proposals.views import ProposalView, build_view
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class CancelResult:
     rejection: Proposal | None
 
 
-class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
+class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, TxServiceOperations):
     """Drives proposals from request to execution; the chain is the truth, the store the memory."""
 
     def __init__(
@@ -105,6 +106,7 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
         settings: ServiceSettings | None = None,
         executor: Executor | None = None,
         clock: Callable[[], datetime] = utc_now,
+        tx_service: TxServiceConfig | None = None,
     ) -> None:
         self.client = client
         self.w3 = client.w3
@@ -127,6 +129,7 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
         self.lifecycle = Lifecycle(store)
         # Claims this process is sending right now: recovery leaves them alone.
         self.in_flight_claims: set[str] = set()
+        self._start_tx_service(tx_service)  # Safe Transaction Service sync, when configured
 
     # -- notifications -------------------------------------------------------------------
 
@@ -150,7 +153,7 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations):
             checked = recheck(self.client, state, safe_tx_hashes(proposal.safe_tx), stored)
             dropped = {sig.owner.lower(): reason for sig, reason in checked.dropped}
         composes = review_composes(proposal, self.store.composes(proposal_id), self.store.compose_by_hash)
-        return build_view(proposal, stored, state, self.known, dropped, composes)
+        return build_view(proposal, stored, state, self.known, dropped, composes, **self.view_extras(proposal))
 
     def typed_data(self, proposal_id: int) -> dict[str, object]:
         """Return the EIP-712 typed data owners sign (ActionsMismatch when its stored actions disagree)."""

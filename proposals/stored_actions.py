@@ -16,7 +16,8 @@ from proposals.catalogue import Action, get_action, render_value
 from proposals.decode import DescribedCall, Known, describe_tx
 from proposals.errors import ActionsMismatch, InvalidInput
 from proposals.models import ActionCall, Proposal, ProposalKind, SafeTxData
-from proposals.safe_tx import CALL, DELEGATECALL, batch_call, unbatch
+from proposals.safe_tx import CALL, DELEGATECALL, unbatch
+from proposals.undecoded import UNDECODED, rebatch, undecoded_call
 
 InnerCall = tuple[ChecksumAddress, int, bytes, int]  # to, value, data, operation
 
@@ -33,6 +34,9 @@ def describe_stored(proposal: Proposal, known: Known) -> list[DescribedCall]:
     inner = _inner_calls(proposal, known)
     described = []
     for index, (call, (to, value, data, operation)) in enumerate(zip(proposal.actions, inner, strict=True), start=1):
+        if call.action == UNDECODED:
+            described.append(_undecoded(proposal, index, call, (to, value, data, operation)))
+            continue
         action, values = _typed(proposal, index, call)
         if to.lower() != call.target.lower() or value != 0 or operation != CALL:
             raise _mismatch(proposal, f"action {index} is stored for {call.target}, but call {index} "
@@ -41,11 +45,20 @@ def describe_stored(proposal: Proposal, known: Known) -> list[DescribedCall]:
             raise _mismatch(proposal, f"action {index} ({action.name}) does not encode to call {index}")
         rendered = {k: render_value(v) for k, v in values.items()}
         described.append(DescribedCall(to, 0, CALL, action.describe(values, to), action.name, action.risk, rendered))
-    if len(inner) > 1:
-        whole = batch_call([(to, data) for to, _, data, _ in inner], tx.to)
-        if whole != (tx.to, tx.data, tx.operation) or tx.value != 0:
-            raise _mismatch(proposal, "the MultiSend batch is not the stored actions' batch")
+    if len(inner) > 1 and (rebatch(inner) != tx.data or tx.value != 0):
+        raise _mismatch(proposal, "the MultiSend batch is not the stored actions' batch")
     return described
+
+
+def _undecoded(proposal: Proposal, index: int, call: ActionCall, inner: InnerCall) -> DescribedCall:
+    """Describe a call stored as undecoded: only when its stored target, value, operation and data are the call."""
+    stored = undecoded_call(call)
+    to, value, data, operation = inner
+    if stored is None or (stored.to.lower(), stored.value, stored.operation, stored.data) != (
+        to.lower(), value, operation, data
+    ):  # fmt: skip
+        raise _mismatch(proposal, f"action {index} is stored undecoded, but not as call {index} is")
+    return stored.described
 
 
 def _inner_calls(proposal: Proposal, known: Known) -> list[InnerCall]:

@@ -39,6 +39,10 @@ class ProposalView:
     safe_nonce: int
     # The app-compose.json behind each compose hash the proposal allows, reviewed (proposals/compose_review.py).
     composes: tuple[ComposeReview, ...] = ()
+    # Open proposals at the same nonce that do not cancel this one: only one of them can execute.
+    competing: tuple[int, ...] = ()
+    # This transaction's page in Safe{Wallet} (Transaction Service sync on, chain short name known).
+    safe_wallet_url: str | None = None
 
     @property
     def valid_count(self) -> int:
@@ -62,6 +66,9 @@ def build_view(
     known: Known,
     dropped: dict[str, str] | None = None,
     composes: Sequence[ComposeReview] = (),
+    *,
+    competing: Sequence[int] = (),
+    safe_wallet_url: str | None = None,
 ) -> ProposalView:
     """Assemble the view; `dropped` maps owner (lowercase) -> why that signature no longer counts.
 
@@ -85,13 +92,30 @@ def build_view(
         proposal=proposal,
         hashes=safe_tx_hashes(proposal.safe_tx),
         calls=tuple(calls),
-        warnings=(*risk_warnings(proposal.safe_tx, calls, known), *(c for r in composes for c in r.concerns)),
+        warnings=(
+            *risk_warnings(proposal.safe_tx, calls, known),
+            *(c for r in composes for c in r.concerns),
+            *competing_warnings(proposal, competing),
+        ),
         signatures=tuple(signatures),
         owners=state.owners,
         threshold=state.threshold,
         safe_nonce=state.nonce,
         composes=tuple(composes),
+        competing=tuple(competing),
+        safe_wallet_url=safe_wallet_url,
     )
+
+
+def competing_warnings(proposal: Proposal, competing: Sequence[int]) -> list[str]:
+    """Return the warning that other open proposals use this nonce (nothing decides between them here)."""
+    if not competing:
+        return []
+    others = ", ".join(f"#{other}" for other in competing)
+    return [
+        f"competing: {others} also use(s) nonce {proposal.nonce} of this Safe; only one can execute, and "
+        "dstack-gov does not choose: sign the one you want"
+    ]
 
 
 def signer_warnings(view: ProposalView) -> list[str]:
