@@ -100,10 +100,9 @@ class AppSettings:
 
 def deploy_app(sender: TransactionSender, implementation: ChecksumAddress, settings: AppSettings) -> ProxyDeployment:
     """Deploy a DstackApp proxy directly (not via the KMS factory); it is not registered."""
-    init_fn = app_contract(sender.w3, implementation).get_function_by_signature(
-        "initialize(address,bool,bool,bool,bytes32,bytes32)"
+    init = app_contract(sender.w3, implementation).encode_abi(
+        "initialize(address,bool,bool,bool,bytes32,bytes32)", args=settings.initialize_args()
     )
-    init = init_fn(*settings.initialize_args())._encode_transaction_data()
     proxy = deploy_proxy(sender, implementation, bytes.fromhex(init[2:]))
     assert proxy.contract_address is not None
     return ProxyDeployment(proxy.contract_address, implementation, (proxy,))
