@@ -13,6 +13,7 @@ registers itself here with `install()` and the functions find it through `curren
     expire:<id>        once, at the proposal's expiry
     watch-drift        every poll_interval: the KMS's policy drift alert (bot.drift_alerts)
 """
+    watch-executor     every poll_interval: the executor's low-balance warning (bot.executor_alerts)
 
 from __future__ import annotations
 
@@ -229,4 +230,8 @@ def schedule_recurring(scheduler: BaseScheduler, settings: BotSettings) -> None:
     from bot.drift_alerts import watch_drift  # here: that module imports this one
 
     scheduler.add_job(watch_drift, "interval", seconds=settings.poll_interval, id="watch-drift",
+                      replace_existing=True, next_run_time=now)  # fmt: skip
+    from bot.executor_alerts import watch_executor  # here: that module imports this one
+
+    scheduler.add_job(watch_executor, "interval", seconds=settings.poll_interval, id="watch-executor",
                       replace_existing=True, next_run_time=now)  # fmt: skip

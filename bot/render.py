@@ -203,6 +203,8 @@ def announcement_text(snapshot: Snapshot, options: RenderOptions = RenderOptions
         outcome = _outcome(snapshot.view.proposal, options)
         if outcome:
             parts += ["", *outcome]
+        if snapshot.fee_wait and snapshot.view.proposal.state is ProposalState.APPROVED:
+            outcome.append(f"⏸ Execution waits: {esc(snapshot.fee_wait)}")
         if budget is not BUDGETS[0]:
             parts.append("<i>Shortened to fit; tap Details for everything.</i>")
         text = "\n".join(parts)

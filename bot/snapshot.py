@@ -28,6 +28,8 @@ class Snapshot:
     changes: tuple[Change, ...]
     plan_warnings: tuple[str, ...]
     links: Mapping[str, Link]  # lowercase owner address -> link
+    # Why an approved proposal is not executing yet: fees above the executor's ceiling.
+    fee_wait: str | None = None
 
 
 def _planned(view: ProposalView) -> tuple[tuple[Change, ...], tuple[str, ...]]:
@@ -42,4 +44,5 @@ def load_snapshot(service: GovernanceService, bot_store: BotStore, proposal_id: 
     """Read the proposal, its live signature validity and the owner links (blocks: call off the loop)."""
     view = service.view(proposal_id)
     changes, warnings = _planned(view)
-    return Snapshot(view, changes, warnings, bot_store.links())
+    wait = service.fee_wait(proposal_id)
+    return Snapshot(view, changes, warnings, bot_store.links(), wait.describe() if wait is not None else None)

@@ -86,6 +86,7 @@ class TransactionSender:
         *,
         receipt_timeout: float = 120.0,
         stuck_after: float | None = None,
+        max_fee_per_gas: int | None = None,
         max_bumps: int = 3,
         poll_interval: float = 0.05,
         max_poll_interval: float = 1.0,
@@ -100,6 +101,8 @@ class TransactionSender:
         # Receipt polls start at poll_interval and double up to max_poll_interval: an automining node
         # answers the first one, and a chain with 12 s blocks is asked about a dozen times, not 240.
         self.poll_interval = poll_interval
+        # The most per gas this key may offer (wei); bumps stop there. None: the market's price.
+        self.max_fee_per_gas = max_fee_per_gas
         self.max_poll_interval = max_poll_interval
         self._sleep = sleep
         self.broadcasts: list[HexBytes] = []  # every hash sent by the last send(), for audit
@@ -159,7 +162,7 @@ class TransactionSender:
             return self._prepare_one_by_one(tx, gas)
         tx.update(chainId=int(chain_id), nonce=int(nonce), gas=_with_headroom(int(simulated)) if gas is None else gas)
         base_fee = latest.get("baseFeePerGas")
-        return self.fees() if base_fee is None else _eip1559_fees(int(base_fee), int(tip))
+        return self.fees() if base_fee is None else self.capped(_eip1559_fees(int(base_fee), int(tip)))
 
     def _prepare_one_by_one(self, tx: dict[str, Any], gas: int | None) -> dict[str, int]:
         if gas is None:
@@ -226,7 +229,7 @@ class TransactionSender:
     def _bumped(self, fees: dict[str, int]) -> dict[str, int]:
         """Return fees at least 12.5% above `fees` (nodes want >= 10% to replace) and at market."""
         fresh = self.fees()
-        return {key: max(fresh[key], value * 9 // 8 + 1) for key, value in fees.items()}
+        return self.capped({key: max(fresh[key], value * 9 // 8 + 1) for key, value in fees.items()})
 
     def fees(self) -> dict[str, int]:
         """Return EIP-1559 fee fields (or a legacy gas price) for the next block."""
@@ -238,7 +241,13 @@ class TransactionSender:
             tip = int(self.w3.eth.max_priority_fee)
         except Exception:  # noqa: BLE001 - some nodes lack eth_maxPriorityFeePerGas
             tip = 10**9
-        return _eip1559_fees(int(base_fee), tip)
+        return self.capped(_eip1559_fees(int(base_fee), tip))
+
+    def capped(self, fees: dict[str, int]) -> dict[str, int]:
+        """Return `fees` with no field above max_fee_per_gas (the executor waits rather than overpays)."""
+        if self.max_fee_per_gas is None:
+            return fees
+        return {key: min(value, self.max_fee_per_gas) for key, value in fees.items()}
 
 
 def _with_headroom(estimate: int) -> int:

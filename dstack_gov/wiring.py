@@ -6,8 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from eth_typing import ChecksumAddress
+from web3 import Web3
 
 from contracts import TransactionSender
 from dstack_gov.config import Config, ConfigError, KeySection
@@ -48,7 +50,14 @@ def service_settings(config: Config) -> ServiceSettings:
         log_chunk_blocks=config.chain.log_chunk_blocks,
         nonce_window=config.proposals.nonce_window,
         confirmations=config.chain.confirmations,
+        low_balance_wei=int(Web3.to_wei(Decimal(str(config.executor.low_balance_eth)), "ether")),
     )
+
+
+def max_fee_per_gas(config: Config) -> int | None:
+    """Return the executor's fee ceiling in wei ([executor] max_fee_gwei), if any."""
+    ceiling = config.executor.max_fee_gwei
+    return None if ceiling is None else int(Web3.to_wei(Decimal(str(ceiling)), "gwei"))
 
 
 def executor_source(section: KeySection) -> KeySource:
@@ -89,7 +98,8 @@ def build_service(
                     raise ConfigError(
                         f"the executor {account.address} is an owner of Safe {safe}; use a separate gas-only key"
                     )
-            sender = TransactionSender(client.w3, account, stuck_after=EXECUTOR_STUCK_AFTER_SECONDS)
+            sender = TransactionSender(client.w3, account, stuck_after=EXECUTOR_STUCK_AFTER_SECONDS,
+                                       max_fee_per_gas=max_fee_per_gas(config))  # fmt: skip
             executor = Executor(sender, client)
     store = open_store(config.database.url)
     return GovernanceService(

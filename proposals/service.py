@@ -18,6 +18,7 @@ from proposals.compose_review import review_composes
 from proposals.decode import Known
 from proposals.errors import Conflict, GovernanceError, InvalidInput, NotFound
 from proposals.execution import ExecutionResult, Executor
+from proposals.executor_funds import ExecutorFunds
 from proposals.finality import deep_enough, hold
 from proposals.lifecycle import Lifecycle, Listener
 from proposals.models import (
@@ -72,6 +73,9 @@ class ServiceSettings:
     nonce_window: int = NONCE_WINDOW
 
     # An execution is final once this many blocks hold it (proposals/finality.py); 1: when mined.
+    # Warn (once per crossing) when the executor holds less than this (wei); 0: never.
+    low_balance_wei: int = 0
+
     confirmations: int = 1
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class CancelResult:
     rejection: Proposal | None
 
 
-class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, TxServiceOperations):
+class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, TxServiceOperations, ExecutorFunds):
     """Drives proposals from request to execution; the chain is the truth, the store the memory."""
 
     def __init__(
@@ -356,6 +360,7 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, Tx
                                     {"signatures": valid, "threshold": state.threshold})  # fmt: skip
             raise Conflict(f"proposal #{proposal.id} has {valid} valid signature(s); the Safe needs {state.threshold}")
         if proposal.state is ProposalState.PENDING:
+        self.defer_for_fees(proposal)  # FeesTooHigh above [executor] max_fee_gwei: it stays approved
             proposal = self.lifecycle.move(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
         # Compare-and-set: of several processes, exactly one claims the execution.
         claimed = self.lifecycle.move(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address},
