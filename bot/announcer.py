@@ -113,6 +113,14 @@ class Announcer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(worker), patience)
 
+    async def settled(self, proposal_id: int) -> bool:
+        """Bring the message up to date and wait for it; False when the pass failed (it is retried later)."""
+        self.request(proposal_id)
+        worker = self._workers.get(proposal_id)
+        if worker is not None:
+            await asyncio.shield(worker)
+        return not self._closing and proposal_id not in self._failures
+
     def ask_cancel_confirmation(self, proposal_id: int) -> None:
         """Show "Yes, cancel / No" instead of the buttons for a while (every edit keeps them)."""
         self._confirming[proposal_id] = asyncio.get_running_loop().time() + CONFIRM_WINDOW

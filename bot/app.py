@@ -60,8 +60,8 @@ def build_application(
         .job_queue(None)  # APScheduler with a persistent job store runs the jobs (bot.jobs)
         .get_updates_read_timeout(settings.polling_timeout + 10)
     )
-    if webhook:
-        builder = builder.updater(None)
+    # Updates arrive through bot.intake (kept in the database first), never through PTB's Updater.
+    builder = builder.updater(None)
     application: GovApplication = builder.build()  # type: ignore[assignment]
     outbox = Outbox(application.bot, first_backoff=settings.network_backoff)
     announcer = Announcer(core, bot_store, outbox, settings, after_sync=after_sync)

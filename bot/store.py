@@ -1,4 +1,4 @@
-"""The bot's own tables: announcement messages, owner links, pending link challenges and drift alerts.
+"""The bot's own tables: announcement messages, owner links, link challenges, drift alerts, updates, owed edits.
 
 They live in the governance database next to the core's tables, migrated by the bot's own
 Alembic revisions (bot/migrations, version table `bot_alembic_version`), so the core's schema
@@ -24,10 +24,12 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     insert,
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 
 from proposals.clock import Clock, utc_now
@@ -81,6 +83,29 @@ drift_alerts = Table(
     # sha256 of the alert text last sent, so an unchanged drift costs no API call.
     Column("digest", String(64), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+# Replicas (bot.leadership): every update Telegram handed over, so a new leader neither loses one nor handles it
+# twice, and the long-polling offset is max(update_id) + 1.
+updates = Table(
+    "bot_updates",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("handled_at", UtcDateTime, nullable=True),
+)
+
+# The announcement edits owed: marked by whichever replica changed a proposal, cleared by the leader once the
+# message shows the change (`version` tells a change made during the edit from the one the edit showed).
+stale_messages = Table(
+    "bot_stale_messages",
+    metadata,
+    Column("proposal_id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+    Column("marked_at", UtcDateTime, nullable=False),
 )
 
 
@@ -268,3 +293,87 @@ class BotStore:
         """Forget the alert of `kms` (the drift ended: the next one gets a new message)."""
         with self._engine.begin() as connection:
             connection.execute(delete(drift_alerts).where(drift_alerts.c.kms == kms))
+
+    # -- updates (replicas) ----------------------------------------------------------------
+
+    def record_update(self, update_id: int, payload: str) -> bool:
+        """Keep an update Telegram handed over; return False when some replica has it already."""
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(updates).values(update_id=update_id, payload=payload,
+                                                          received_at=self._clock()))  # fmt: skip
+        except IntegrityError:
+            return False
+        return True
+
+    def next_update_offset(self) -> int | None:
+        """Return the getUpdates offset after every update kept (None before the first)."""
+        with self._engine.connect() as connection:
+            newest = connection.execute(select(func.max(updates.c.update_id))).scalar()
+        return None if newest is None else int(newest) + 1
+
+    def unstarted_updates(self, limit: int = 100) -> list[tuple[int, str]]:
+        """Return kept updates nobody has started handling, oldest first."""
+        query = select(updates.c.update_id, updates.c.payload).where(updates.c.started_at.is_(None))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query.order_by(updates.c.update_id).limit(limit)).all()
+        return [(int(row.update_id), str(row.payload)) for row in rows]
+
+    def start_update(self, update_id: int) -> bool:
+        """Claim an update for handling; False when it was claimed already (compare-and-set)."""
+        claim = update(updates).where((updates.c.update_id == update_id) & updates.c.started_at.is_(None))
+        with self._engine.begin() as connection:
+            return connection.execute(claim.values(started_at=self._clock())).rowcount == 1
+
+    def finish_update(self, update_id: int) -> None:
+        """Note that an update was handled."""
+        with self._engine.begin() as connection:
+            connection.execute(update(updates).where(updates.c.update_id == update_id)
+                               .values(handled_at=self._clock()))  # fmt: skip
+
+    def abandon_interrupted_updates(self) -> list[int]:
+        """Close the updates a dead leader started and never finished; return their ids (they are not replayed)."""
+        interrupted = updates.c.started_at.is_not(None) & updates.c.handled_at.is_(None)
+        with self._engine.begin() as connection:
+            ids = [int(i) for i in connection.execute(select(updates.c.update_id).where(interrupted)).scalars()]
+            if ids:
+                connection.execute(update(updates).where(updates.c.update_id.in_(ids)).values(handled_at=self._clock()))
+        return ids
+
+    def prune_updates(self, before: datetime) -> None:
+        """Forget updates handled before `before`, keeping the newest (it carries the polling offset)."""
+        with self._engine.begin() as connection:
+            newest = connection.execute(select(func.max(updates.c.update_id))).scalar()
+            if newest is not None:
+                connection.execute(delete(updates).where((updates.c.handled_at < before)
+                                                         & (updates.c.update_id < newest)))  # fmt: skip
+
+    # -- owed announcement edits (replicas) ------------------------------------------------
+
+    def mark_stale(self, proposal_id: int) -> None:
+        """Note that proposal `proposal_id`'s message owes an edit (any replica, after any change)."""
+        now = self._clock()
+        bump = update(stale_messages).where(stale_messages.c.proposal_id == proposal_id)
+        bump = bump.values(version=stale_messages.c.version + 1, marked_at=now)
+        for _ in range(3):  # two replicas may insert the first mark at once: the loser bumps instead
+            with self._engine.begin() as connection:
+                if connection.execute(bump).rowcount:
+                    return
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(insert(stale_messages).values(proposal_id=proposal_id, version=1, marked_at=now))
+                return
+            except IntegrityError:
+                continue
+
+    def stale_messages(self, limit: int = 200) -> list[tuple[int, int]]:
+        """Return (proposal id, version) of the messages that owe an edit, oldest mark first."""
+        query = select(stale_messages.c.proposal_id, stale_messages.c.version).order_by(stale_messages.c.marked_at)
+        with self._engine.connect() as connection:
+            return [(int(p), int(v)) for p, v in connection.execute(query.limit(limit))]
+
+    def clear_stale(self, proposal_id: int, version: int) -> None:
+        """Settle an owed edit, unless the proposal changed again since `version` was read."""
+        key = (stale_messages.c.proposal_id == proposal_id) & (stale_messages.c.version == version)
+        with self._engine.begin() as connection:
+            connection.execute(delete(stale_messages).where(key))

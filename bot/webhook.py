@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -33,8 +34,18 @@ def webhook_path(url: str) -> str:
     return path if path.startswith("/") and len(path) > 1 else "/telegram/webhook"
 
 
-def webhook_routes(application: GovApplication, path: str, secret: str, inner: ASGIApp | None) -> Starlette:
-    """Return an app serving the webhook at `path` and, under it, `inner` (the HTTP API) at /."""
+def webhook_routes(
+    application: GovApplication,
+    path: str,
+    secret: str,
+    inner: ASGIApp | None,
+    deliver: Callable[[Update], Awaitable[None]] | None = None,
+) -> Starlette:
+    """Return an app serving the webhook at `path` and, under it, `inner` (the HTTP API) at /.
+
+    `deliver` takes each update (replicas keep it in the database: bot.intake); by default it is queued.
+    """
+    take = deliver or application.update_queue.put
 
     async def receive(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -52,7 +63,7 @@ def webhook_routes(application: GovApplication, path: str, secret: str, inner: A
         except (ValueError, TypeError, KeyError):
             log.warning("ignored a malformed webhook update")
             return Response(status_code=400)
-        await application.update_queue.put(update)
+        await take(update)
         return Response(status_code=200)
 
     routes: list[Route | Mount] = [Route(path, receive, methods=["POST"])]

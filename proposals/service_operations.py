@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
+from proposals.execution import Executor
 from proposals.models import OPEN_STATES, AuditEntry, ProposalState
 from proposals.store.base import Store
 from proposals.store.engine import lock_wait
@@ -33,6 +35,29 @@ class ServiceOperations:
 
     store: Store
     w3: Web3
+    executor: Executor | None
+    # The key stand_by() put aside: a replica that does not lead holds it and sends nothing.
+    _parked_executor: Executor | None = None
+
+    def stand_by(self) -> None:
+        """Send no executor transactions until take_over(): a follower replica, or a leader that lost its lock."""
+        if self.executor is not None:
+            self._parked_executor, self.executor = self.executor, None
+
+    def take_over(self) -> None:
+        """Execute again with the key stand_by() put aside (this replica now leads)."""
+        if self._parked_executor is not None:
+            self.executor, self._parked_executor = self._parked_executor, None
+
+    @property
+    def executes(self) -> bool:
+        """Return True when this service sends executions (it holds an executor key and is not standing by)."""
+        return self.executor is not None
+
+    def executor_address(self) -> ChecksumAddress | None:
+        """Return the executor key's address, standing by or not (None without a key)."""
+        key = self.executor or self._parked_executor
+        return None if key is None else key.address
 
     def audit(self, proposal_id: int | None = None) -> list[AuditEntry]:
         """Return the audit log, oldest first: all of it, or one proposal's (NotFound for an unknown id)."""

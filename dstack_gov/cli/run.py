@@ -73,7 +73,10 @@ def run(
     port: int | None,
     token_env: str | None,
 ) -> None:
-    """Run the Telegram bot, the scheduler and the HTTP API; SIGTERM stops it gracefully."""
+    """Run the Telegram bot, the scheduler and the HTTP API; SIGTERM stops it gracefully.
+
+    On PostgreSQL several replicas may run: one leads (bot, scheduler, executor), all serve HTTP.
+    """
     from telegram.error import BadRequest, InvalidToken, NetworkError
 
     from bot import BotRuntime, run_until_signalled
@@ -82,6 +85,7 @@ def run(
     from dstack_gov.api import create_api, listen
     from dstack_gov.cli.serve import api_token
     from dstack_gov.cli.signing_page import telegram_auth
+    from dstack_gov.replicas import claim_replica
     from dstack_gov.wiring import Overrides, build_service
     from proposals.catalogue import parse_address
     from proposals.errors import Unavailable
@@ -90,22 +94,25 @@ def run(
     settings = bot_settings(config, os.environ)
     if webhook and not settings.webhook_url:
         raise ConfigError("--webhook needs telegram.webhook_url (the public HTTPS URL Telegram posts to)")
+    # SQLite: a second `run` on the same file is refused here (Conflict); PostgreSQL: replicas elect a leader.
+    leader_lock = claim_replica(config)
     overrides = Overrides(rpc_url=rpc_url, kms=parse_address(kms, "--kms") if kms else None)
     sock: socket.socket | None = None
-    if webhook or not no_api:
-        sock = listen(host or config.api.host, config.api.port if port is None else port)
     try:
+        if webhook or not no_api:
+            sock = listen(host or config.api.host, config.api.port if port is None else port)
         service = build_service(config, overrides)
     except BaseException:
         if sock is not None:
             sock.close()
+        leader_lock.release()
         raise
     write_lock = threading.Lock()  # one writer at a time across the bot, the jobs and the API
     linker = PageLinker(service, BotStore.open(config.database.url), settings)
     api = None if no_api else create_api(service, token=api_token(config, token_env, os.environ), write_lock=write_lock,
                                          telegram=telegram_auth(config, os.environ, linker))  # fmt: skip
     runtime = BotRuntime(settings, service, db_url=config.database.url, http_app=api, http_socket=sock,
-                         write_lock=write_lock, webhook=webhook)  # fmt: skip
+                         write_lock=write_lock, webhook=webhook, leader_lock=leader_lock)  # fmt: skip
     linker.refresh = runtime.announce_soon
     url = "http://{}:{}".format(*sock.getsockname()[:2]) if sock is not None else None
     summary: dict[str, object] = {
@@ -115,7 +122,8 @@ def run(
         "rpc": redact_url(overrides.rpc_url or config.chain.rpc_url),
         "telegram": redact_url(settings.base_url),
         "chats": sorted(settings.allowed_chats),
-        "executor": service.executor.address if service.executor else None,
+        "executor": service.executor_address(),
+        "replicas": "elected leader" if leader_lock.elects else "single",
     }
     if json_output:
         click.echo(json.dumps(summary))
@@ -136,3 +144,4 @@ def run(
             sock.close()
         linker.store.close()
         service.close()
+        leader_lock.release()

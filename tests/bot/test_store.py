@@ -49,11 +49,11 @@ def test_bot_migrations_build_the_declared_tables_beside_the_core(db_url):
             context = MigrationContext.configure(
                 connection, opts={"version_table": VERSION_TABLE, "compare_type": True, **only_ours}
             )
-            assert context.get_current_revision() == "b0002"
+            assert context.get_current_revision() == "b0003"
             assert compare_metadata(context, metadata) == []
             tables = set(inspect(connection).get_table_names())
-        assert {"bot_announcements", "bot_links", "bot_link_challenges", "bot_drift_alerts", VERSION_TABLE,
-                "proposals"} <= tables  # fmt: skip
+        assert {"bot_announcements", "bot_links", "bot_link_challenges", "bot_drift_alerts", "bot_updates",
+                "bot_stale_messages", VERSION_TABLE, "proposals"} <= tables  # fmt: skip
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with engine.begin() as connection:
