@@ -12,8 +12,8 @@ registers itself here with `install()` and the functions find it through `curren
     remind:<id>        every reminder_interval while below quorum: mention missing owners
     expire:<id>        once, at the proposal's expiry
     watch-drift        every poll_interval: the KMS's policy drift alert (bot.drift_alerts)
-"""
     watch-executor     every poll_interval: the executor's low-balance warning (bot.executor_alerts)
+"""
 
 from __future__ import annotations
 

@@ -201,10 +201,10 @@ def announcement_text(snapshot: Snapshot, options: RenderOptions = RenderOptions
         parts = _header(snapshot, budget) + _body(snapshot, budget, options)
         parts += ["", *_signatures(snapshot)]
         outcome = _outcome(snapshot.view.proposal, options)
-        if outcome:
-            parts += ["", *outcome]
         if snapshot.fee_wait and snapshot.view.proposal.state is ProposalState.APPROVED:
             outcome.append(f"⏸ Execution waits: {esc(snapshot.fee_wait)}")
+        if outcome:
+            parts += ["", *outcome]
         if budget is not BUDGETS[0]:
             parts.append("<i>Shortened to fit; tap Details for everything.</i>")
         text = "\n".join(parts)

@@ -71,12 +71,11 @@ class ServiceSettings:
     start_block: int = 0
     # A proposer's chosen nonce may be at most this far ahead of the Safe's, unless forced.
     nonce_window: int = NONCE_WINDOW
-
     # An execution is final once this many blocks hold it (proposals/finality.py); 1: when mined.
+    confirmations: int = 1
     # Warn (once per crossing) when the executor holds less than this (wei); 0: never.
     low_balance_wei: int = 0
 
-    confirmations: int = 1
 
 @dataclass(frozen=True)
 class SignResult:
@@ -360,8 +359,8 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, Tx
                                     {"signatures": valid, "threshold": state.threshold})  # fmt: skip
             raise Conflict(f"proposal #{proposal.id} has {valid} valid signature(s); the Safe needs {state.threshold}")
         if proposal.state is ProposalState.PENDING:
-        self.defer_for_fees(proposal)  # FeesTooHigh above [executor] max_fee_gwei: it stays approved
             proposal = self.lifecycle.move(proposal, ProposalState.APPROVED, "quorum", {"signatures": valid})
+        self.defer_for_fees(proposal)  # FeesTooHigh above [executor] max_fee_gwei: it stays approved
         # Compare-and-set: of several processes, exactly one claims the execution.
         claimed = self.lifecycle.move(proposal, ProposalState.EXECUTING, actor, {"executor": self.executor.address},
                                       execution_claim=new_claim(), failure_reason=None,
@@ -370,11 +369,11 @@ class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, Tx
 
     def record_execution(self, proposal: Proposal, result: ExecutionResult, actor: str) -> Proposal:
         """Store an execution outcome (ours or found on chain) and its consequences."""
+        if result.success and not deep_enough(self, result.block_number):
+            return hold(self, proposal, result, actor)  # "executed, confirming" until final
         detail = {"nonceUsed": result.nonce_used, "broadcasts": ["0x" + h.hex() for h in result.broadcasts]}
         fields = {"execution_tx_hash": result.tx_hash, "execution_block": result.block_number,
                   "execution_gas": result.gas_used}  # fmt: skip
-        if result.success and not deep_enough(self, result.block_number):
-            return hold(self, proposal, result, actor)  # "executed, confirming" until final
         if result.success:
             # An earlier failed attempt's reason stays in the audit log, not on the executed proposal.
             done = self.lifecycle.move(proposal, ProposalState.EXECUTED, actor, detail, failure_reason=None, **fields)
