@@ -96,12 +96,19 @@ def test_a_send_whose_reply_is_lost_is_found_on_chain_and_recorded_executed(gov,
 
         last = sign(gov, p.id, 0, 1, svc=svc)
 
-    done = last.proposal
     assert proxy.dropped == ["eth_sendRawTransaction"]  # the node took it; its answer never came back
-    assert done.state is ProposalState.EXECUTED and last.execution_error is None and image_allowed(gov, 1)
+    if last.proposal.state is ProposalState.EXECUTING:
+        # anvil mines on its own task: the in-line look may come before the block. The next pass settles it.
+        assert last.proposal.failure_reason.startswith("sent; outcome unknown")
+        Reconciler(gov.service()).run()
+    else:
+        assert last.execution_error is None
+    done = gov.store.get(p.id)
+    assert done.state is ProposalState.EXECUTED and image_allowed(gov, 1)
     assert safe_nonce(gov.w3, gov.safe) == 1 and successes(gov, p) == 1
     assert "state:executing->failed" not in event_names(gov, p.id)
-    assert events(gov, p.id)[-2].detail["txHash"] == "0x" + done.execution_tx_hash.hex()
+    signed = [e.detail["txHash"] for e in events(gov, p.id) if e.event == "execution-signed"]
+    assert signed == ["0x" + done.execution_tx_hash.hex()]  # recorded before the send, and the one mined
 
 
 def test_a_lost_reply_before_the_node_mines_stays_executing_then_settles_when_mined(gov, anvil):
