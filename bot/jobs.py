@@ -6,8 +6,9 @@ registers itself here with `install()` and the functions find it through `curren
 (one bot per process).
 
     watch-chain        every poll_interval: reconcile with the chain (approveHash, executions
-                       elsewhere, nonce moves, owner changes, stuck executions), then bring the
-                       chat in line with the store (changes made by other processes included)
+                       elsewhere, nonce moves, owner changes, stuck executions), sync with the Safe
+                       Transaction Service when configured, then bring the chat in line with the
+                       store (changes made by other processes included)
     retry-executions   every retry_interval: execute again failed proposals whose nonce is free
     remind:<id>        every reminder_interval while below quorum: mention missing owners
     expire:<id>        once, at the proposal's expiry
@@ -117,7 +118,20 @@ async def watch_chain() -> None:
         report = await host.core.write(host.core.service.reconcile)
         for error in report.errors:
             log.warning("reconciliation: %s", error)
+        await sync_tx_service(host)
         await catch_up(host)
+
+
+async def sync_tx_service(host: JobHost) -> None:
+    """Sync with the Safe Transaction Service: HTTP outside the write lock, the store's changes under it."""
+    service = host.core.service
+    if not service.tx_service_enabled:
+        return
+    report = await host.core.run(service.push_tx_service)
+    report.merge(await host.core.write(service.apply_tx_service, await host.core.run(service.fetch_tx_service)))
+    report.merge(await host.core.run(service.push_tx_service))
+    for error in report.errors:
+        log.info("Safe Transaction Service: %s", error)
 
 
 async def retry_executions() -> None:

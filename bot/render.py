@@ -153,6 +153,8 @@ def _body(snapshot: Snapshot, budget: _Budget, options: RenderOptions) -> list[s
     lines += [f"safeTxHash {code(_hex(view.hashes.safe_tx_hash))}",
               f"domain hash {code(_hex(view.hashes.domain_hash))}",
               f"message hash {code(_hex(view.hashes.message_hash))}"]  # fmt: skip
+    if view.safe_wallet_url:
+        lines.append(link(view.safe_wallet_url, "Open in Safe{Wallet}"))
     return lines
 
 

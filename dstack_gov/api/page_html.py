@@ -120,9 +120,12 @@ def _facts(view: ProposalView) -> str:
     ]
     cells = "".join(f"<dt>{esc(k)}</dt><dd><code>{esc(v)}</code></dd>" for k, v in rows)
     hint = "A hardware wallet shows the domain hash and the message hash: compare them before you approve."
+    wallet = ""
+    if view.safe_wallet_url:  # Transaction Service sync is on: the same transaction is in Safe{Wallet}'s queue
+        wallet = f'<p><a href="{esc(view.safe_wallet_url)}" rel="noopener noreferrer">Open in Safe{{Wallet}}</a></p>'
     return (
         f'<section aria-labelledby="h-facts"><h2 id="h-facts">What you sign</h2><dl class="facts">{cells}</dl>'
-        f'<p class="muted">{hint}</p></section>'
+        f'<p class="muted">{hint}</p>{wallet}</section>'
     )
 
 

@@ -58,6 +58,8 @@ def render_view(console: Console, view: ProposalView) -> None:
         ("message hash", "0x" + view.hashes.message_hash.hex()),
         ("expires", p.expires_at.isoformat(timespec="seconds") if p.expires_at else "never"),
     ]
+    if view.safe_wallet_url:
+        rows.append(("Safe{Wallet}", view.safe_wallet_url))
     if p.execution_tx_hash:
         rows.append(("execution", f"0x{p.execution_tx_hash.hex()} block {p.execution_block} gas {p.execution_gas:,}"))
     if p.failure_reason:

@@ -210,11 +210,16 @@ def audit(proposal_id: str | None, as_csv: bool, **options: Any) -> None:
 def reconcile(**options: Any) -> None:
     """Run one reconciliation pass against the chain (for cron, without the bot)."""
     session = Session.from_options(options)
-    report = service_for(session).reconcile()
+    service = service_for(session)
+    report = service.reconcile()
     data = report.as_dict()
+    if service.tx_service_enabled:
+        # The Safe Transaction Service being down is reported, not fatal: the outbox catches up next time.
+        data["txService"] = service.sync_tx_service().as_dict()
 
     def human(console: Console) -> None:
-        changed = {k: v for k, v in data.items() if v}
+        changed = {k: v for k, v in data.items() if v and k != "txService"}
+        changed |= {f"txService.{k}": v for k, v in data.get("txService", {}).items() if v and k != "requests"}
         console.print("nothing to do" if not changed else "\n".join(f"{k}: {v}" for k, v in changed.items()))
 
     if not (report.errors and session.json_output):  # --json prints one object: the report or the error

@@ -76,6 +76,8 @@ class FakeTxService:
         self.w3: Web3 = client.w3
         self.api_key = api_key
         self.outage = False
+        # Where `next` links point (None: here); a service behind a proxy may name another host.
+        self.next_base: str | None = None
         self.lock = threading.Lock()
         self.txs: dict[bytes, _Tx] = {}
         self.delegates: dict[str, set[str]] = {}  # safe (lowercase) -> delegates (lowercase)
@@ -314,7 +316,7 @@ class FakeTxService:
         page = txs[offset : offset + limit]
         following = None
         if offset + limit < len(txs):
-            following = f"{self.base_url}/api/v2/safes/{safe}/multisig-transactions/?" + urlencode(
+            following = f"{self.next_base or self.base_url}/api/v2/safes/{safe}/multisig-transactions/?" + urlencode(
                 {**query, "limit": limit, "offset": offset + limit}
             )
         return {"count": len(txs), "next": following, "previous": None,

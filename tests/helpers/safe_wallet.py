@@ -12,6 +12,7 @@ from contracts import TransactionSender
 from proposals.execution import Executor
 from proposals.models import SafeTxData
 from proposals.safe_tx import new_safe_tx_data, read_safe_state, safe_tx_hashes, typed_data
+from proposals.safe_wallet import SafeWalletLinks
 from proposals.service import GovernanceService
 from proposals.store import SqlStore
 from proposals.tx_service import TxServiceClient
@@ -41,13 +42,15 @@ def synced_service(
     page_size: int = 100,
     store: SqlStore | None = None,
     extra_safes: tuple[ChecksumAddress, ...] = (),
+    links: SafeWalletLinks | None = None,
 ) -> GovernanceService:
     """Return gov's service with Transaction Service sync on, against the stand-in."""
     executor = None
     if with_executor and gov.executor_account is not None:
         executor = Executor(TransactionSender(gov.w3, gov.executor_account), gov.client)
     config = TxServiceConfig(tx_client(gov, fake, page_size=page_size),
-                             PushSettings(retry_base=RETRY_BASE, delegate=delegate))  # fmt: skip
+                             PushSettings(retry_base=RETRY_BASE, delegate=delegate),
+                             links or SafeWalletLinks())  # fmt: skip
     return GovernanceService(client=gov.client, store=store or gov.store, safes=[gov.safe, *extra_safes],
                              kms=gov.kms_address, settings=gov.settings(), executor=executor, clock=gov.clock,
                              tx_service=config)  # fmt: skip

@@ -214,3 +214,16 @@ def test_the_service_hash_is_recomputed_and_a_mismatch_is_not_imported(gov: Gove
 
     assert report.imported == [] and "hash to 0x" + real.hex() in report.refused[0][1]
     assert safe_tx_hashes(tx).safe_tx_hash == real
+
+
+def test_next_links_are_followed_on_the_configured_host_only(gov: Governance, fake: FakeTxService):
+    svc = synced_service(gov, fake, page_size=1)
+    base = svc.safe_state(gov.safe).nonce
+    for n in range(3):
+        wallet_propose(gov, fake, gov.owners[0], wallet_tx(gov, gov.kms_address, add_image_data(200 + n),
+                                                           nonce=base + n))  # fmt: skip
+    fake.next_base = "http://service.invalid:1"  # where the API key must never go
+
+    report = svc.sync_tx_service()
+
+    assert len(report.imported) == 3 and report.errors == [] and report.requests == 3
