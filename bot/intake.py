@@ -23,9 +23,10 @@ from telegram import Update
 from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.context import GovApplication
-from bot.core import Core
+from bot.core import WRITE_LOCK_WAIT, Core
 from bot.outbox import Outbox
 from bot.store import BotStore
+from proposals.errors import GovernanceError
 
 log = logging.getLogger(__name__)
 DISPATCH_INTERVAL = 0.5
@@ -89,14 +90,23 @@ class UpdateIntake:
 
     async def _dispatch(self) -> None:
         while True:
-            await self._handle_kept()
+            try:
+                await self._handle_kept()
+            except GovernanceError as exc:  # the database is away: what is kept waits for the next look
+                log.warning("kept updates: %s", exc.message)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), DISPATCH_INTERVAL)
             self._wake.clear()
 
     async def _poll(self) -> None:
-        offset = await self.core.run(self.bot_store.next_update_offset)
-        await self._handle_kept()  # kept by the previous leader, never started
+        while True:
+            try:
+                offset = await self.core.run(self.bot_store.next_update_offset)
+                await self._handle_kept()  # kept by the previous leader, never started
+                break
+            except GovernanceError as exc:  # polling from an unknown offset could repeat updates: wait
+                log.warning("cannot read the kept updates yet: %s", exc.message)
+                await asyncio.sleep(MAX_BACKOFF / 10)
         failures = 0
         while True:
             try:
@@ -111,9 +121,19 @@ class UpdateIntake:
                 continue
             failures = 0
             for update in batch:
-                if await self.core.run(self.bot_store.record_update, update.update_id, json.dumps(update.to_dict())):
-                    await self._claim(update.update_id, update)
+                try:
+                    if await self.core.run(self._keep, update):
+                        await self._claim(update.update_id, update)
+                except GovernanceError as exc:
+                    # The database is locked or away: handle the update unrecorded (its handlers reply "busy,
+                    # try again") rather than leave the chat unanswered. Only a takeover right now could repeat it.
+                    log.warning("update %s handled without a record: %s", update.update_id, exc.message)
+                    self._spawn(update.update_id, update, recorded=False)
                 offset = update.update_id + 1
+
+    def _keep(self, update: Update) -> bool:
+        with self.core.service.lock_wait(WRITE_LOCK_WAIT):  # a locked SQLite file fails in seconds, not 30
+            return self.bot_store.record_update(update.update_id, json.dumps(update.to_dict()))
 
     async def _handle_kept(self) -> None:
         for update_id, payload in await self.core.run(self.bot_store.unstarted_updates):
@@ -129,15 +149,22 @@ class UpdateIntake:
     async def _claim(self, update_id: int, update: Update) -> None:
         if not await self.core.run(self.bot_store.start_update, update_id):
             return  # handled already (or being handled) elsewhere
-        task = asyncio.create_task(self._handle(update_id, update), name=f"update-{update_id}")
+        self._spawn(update_id, update, recorded=True)
+
+    def _spawn(self, update_id: int, update: Update, *, recorded: bool) -> None:
+        task = asyncio.create_task(self._handle(update_id, update, recorded), name=f"update-{update_id}")
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
-    async def _handle(self, update_id: int, update: Update) -> None:
+    async def _handle(self, update_id: int, update: Update, recorded: bool) -> None:
         async with self._slots:
             try:
                 await self.application.process_update(update)  # handler errors reach the error handler
             except TelegramError as exc:
                 log.warning("update %s: %s", update_id, exc)
-            finally:
-                await self.core.run(self.bot_store.finish_update, update_id)
+        if not recorded:
+            return
+        try:
+            await self.core.run(self.bot_store.finish_update, update_id)
+        except GovernanceError as exc:  # left "started": a takeover would not replay it, which is right
+            log.warning("update %s: could not note it handled: %s", update_id, exc.message)
