@@ -81,3 +81,20 @@ def test_the_api_key_is_redacted_from_every_log_record(anvil, gov: Governance, f
     finally:
         uninstall()
     assert API_KEY not in caplog.text and f"Bearer {REDACTED}" in caplog.text
+
+
+def test_a_bad_link_template_or_an_owner_as_delegate_is_a_config_error(capsys, anvil, gov: Governance, fake, tmp_path):
+    base = f'[safe_transaction_service]\nurl = "{fake.base_url}"\n'
+    bad_template = write_config(gov, anvil.url, tmp_path, executor=False,
+                                extra=base + '\n[safe_wallet]\nlink_template = "{url}/{nonce}"\n')  # fmt: skip
+    result = run_cli(capsys, "status", "--config", str(bad_template))
+    assert result.code != 0
+    assert "link_template" in result.error_line
+
+    owner_key = tmp_path / "owner.key"
+    owner_key.write_text("0x" + gov.owners[0].key.hex())
+    delegate = f'\n[safe_transaction_service.delegate]\nfile = "{owner_key}"\n'
+    owner_as_delegate = write_config(gov, anvil.url, tmp_path, executor=False, extra=base + delegate)
+    result = run_cli(capsys, "status", "--config", str(owner_as_delegate))
+    assert result.code != 0
+    assert f"the delegate {gov.owners[0].address} is an owner of Safe {gov.safe}" in result.error_line
