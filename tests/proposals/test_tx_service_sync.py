@@ -227,3 +227,22 @@ def test_next_links_are_followed_on_the_configured_host_only(gov: Governance, fa
     report = svc.sync_tx_service()
 
     assert len(report.imported) == 3 and report.errors == [] and report.requests == 3
+
+
+def test_the_safe_wallet_link_is_on_the_view_and_the_page_only_while_sync_is_on(gov: Governance, fake: FakeTxService):
+    from dstack_gov.api.page_html import proposal_page
+    from proposals.safe_wallet import SafeWalletLinks
+
+    svc = synced_service(gov, fake, links=SafeWalletLinks("https://wallet.example/app/", "sep"))
+    proposal = propose_image(gov, 11, svc=svc)
+    link = (f"https://wallet.example/app/transactions/tx?safe=sep:{gov.safe}"
+            f"&id=multisig_{gov.safe}_0x{proposal.safe_tx_hash.hex()}")  # fmt: skip
+    view = svc.view(proposal.id)
+    assert view.safe_wallet_url == link
+    assert f'<a href="{link.replace("&", "&amp;")}" rel="noopener noreferrer">Open in Safe{{Wallet}}</a>' in (
+        proposal_page(view)
+    )
+    unsynced = gov.service(with_executor=False).view(proposal.id)
+    assert unsynced.safe_wallet_url is None and "Safe{Wallet}" not in proposal_page(unsynced)
+    # A chain without a short name (a local devnet) gets no link unless one is configured.
+    assert synced_service(gov, fake).view(proposal.id).safe_wallet_url is None
