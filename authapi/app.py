@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,7 @@ from .body import BODY_TIMEOUT_SECONDS, BodyTimeout, read_json_body
 from .cache import BlockCache
 from .head import HeadFollower
 from .jsonrpc import RpcError
+from .metrics import METRICS_CONTENT_TYPE, WebhookMetrics
 from .reader import KmsReader
 from .request import BootAuthRequest
 from .responses import (
@@ -46,9 +48,12 @@ def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None)
 class Webhook:
     """The three handlers, sharing one KMS reader."""
 
-    def __init__(self, reader: KmsReader, *, body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, reader: KmsReader, *, body_timeout: float = BODY_TIMEOUT_SECONDS, metrics: WebhookMetrics | None = None
+    ) -> None:
         self.reader = reader
         self.body_timeout = body_timeout
+        self.metrics = metrics or WebhookMetrics()
 
     async def on_status(self, request: Request) -> Response:
         """Answer GET / with the KMS contract's status, or 500 when the chain cannot be read."""
@@ -71,6 +76,17 @@ class Webhook:
         return await self._boot(request, for_kms=True)
 
     async def _boot(self, request: Request, *, for_kms: bool) -> Response:
+        started = time.perf_counter()
+        try:
+            return await self._answer(request, for_kms=for_kms)
+        finally:
+            self.metrics.observe(for_kms, time.perf_counter() - started)
+
+    async def on_metrics(self, request: Request) -> Response:
+        """Answer GET /metrics: how long bootAuth answers take (Prometheus text format)."""
+        return Response(self.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+    async def _answer(self, request: Request, *, for_kms: bool) -> Response:
         what = "kms" if for_kms else "app"
         body = await self._body(request, what)
         if isinstance(body, Response):
@@ -144,7 +160,7 @@ def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | 
     if settings.block_cache:
         head = HeadFollower(rpc, BlockCache(), interval=settings.head_poll_interval, timeout=settings.rpc_timeout)
     reader = KmsReader(rpc, settings.kms_address, timeout=settings.rpc_timeout, head=head)
-    webhook = Webhook(reader, body_timeout=settings.body_timeout)
+    webhook = Webhook(reader, body_timeout=settings.body_timeout, metrics=WebhookMetrics())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -163,6 +179,7 @@ def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | 
             Route("/", webhook.on_status, methods=["GET"]),
             Route("/bootAuth/app", webhook.on_boot_app, methods=["POST"]),
             Route("/bootAuth/kms", webhook.on_boot_kms, methods=["POST"]),
+            Route("/metrics", webhook.on_metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

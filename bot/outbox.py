@@ -25,6 +25,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.markup import MAX_CALLBACK_ANSWER, MAX_CAPTION, fits, plain, shorten, split_lines
+from foundation.health import HEALTH, ProcessHealth
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,8 +68,10 @@ class Outbox:
         first_backoff: float = 0.5,
         max_backoff: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        health: ProcessHealth = HEALTH,
     ) -> None:
         self.bot = bot
+        self.health = health  # where /readyz learns whether Telegram answered the last call
         self.network_attempts = network_attempts
         self.flood_attempts = flood_attempts
         self.first_backoff = first_backoff
@@ -93,7 +96,7 @@ class Outbox:
             if pause > 0:
                 await self._sleep(pause)
             try:
-                return await make()
+                result = await make()
             except RetryAfter as exc:
                 floods += 1
                 wait = retry_after_seconds(exc)
@@ -105,11 +108,15 @@ class Outbox:
                 if isinstance(exc, BadRequest):  # a BadRequest is a NetworkError subclass in PTB; never retry it
                     raise
                 network_failures += 1
+                self.health.report("telegram", False, type(exc).__name__)  # /readyz: Telegram does not answer
                 if network_failures >= self.network_attempts:
                     raise
                 backoff = min(self.max_backoff, self.first_backoff * 2 ** (network_failures - 1))
                 log.warning("Telegram %s failed (%s); retrying in %.1f s", what, type(exc).__name__, backoff)
                 await self._sleep(backoff)
+            else:
+                self.health.report("telegram", True)
+                return result
 
     async def send(
         self, chat_id: int, text: str, *, keyboard: InlineKeyboardMarkup | None = None, reply_to: int | None = None

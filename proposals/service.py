@@ -42,6 +42,7 @@ from proposals.safe_tx import (
     safe_tx_hashes,
     typed_data,
 )
+from proposals.service_health import HealthReports
 from proposals.service_operations import ServiceOperations
 from proposals.service_support import FrontEndSupport
 from proposals.signatures import CheckedSignature, Recheck, SignatureRefused, check_signature, combine, recheck
@@ -96,7 +97,9 @@ class CancelResult:
     rejection: Proposal | None
 
 
-class GovernanceService(ServiceOperations, FrontEndSupport, PolicyOperations, TxServiceOperations, ExecutorFunds):
+class GovernanceService(
+    ServiceOperations, FrontEndSupport, PolicyOperations, TxServiceOperations, ExecutorFunds, HealthReports
+):
     """Drives proposals from request to execution; the chain is the truth, the store the memory."""
 
     def __init__(

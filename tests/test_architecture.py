@@ -218,6 +218,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "proposals.policy_file": {"MAX_POLICY_BYTES", "PolicySpec", "load_policy_text"},  # parses a sent policy file
     "proposals.policy_plan": {"PolicyPlan"},
     "proposals.drift": {"DriftItem", "DriftReport"},
+    "proposals.executor_funds": {"BalanceCheck"},  # what check_executor_balance returns, for the group warning
     "proposals.safe_tx": {"SafeState"},
     # The bot keeps its own tables (announcements, links) in the governance database, so it opens them, and
     # the scheduler's job table, with the same engine (WAL, busy timeout, failures translated into Unavailable

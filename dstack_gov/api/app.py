@@ -7,6 +7,7 @@ import threading
 from fastapi import FastAPI
 
 from dstack_gov import __version__
+from foundation.health import HEALTH, ProcessHealth
 from proposals.service import GovernanceService
 
 from . import linking, ops, page, routes
@@ -49,17 +50,19 @@ def create_api(
     max_body_bytes: int = MAX_BODY_BYTES,
     body_timeout: float = BODY_TIMEOUT_SECONDS,
     telegram: TelegramAuth | None = None,
+    health: ProcessHealth = HEALTH,
 ) -> FastAPI:
     """Return the API over `service`; without a token every write endpoint answers 403.
 
     Pass `write_lock` to share one lock with other front ends running in the same process. A client
     that has not sent its whole body within `body_timeout` seconds gets 408 and a closed connection.
-    With `telegram`, the signing page's Mini App initData is checked and its user recorded.
+    With `telegram`, the signing page's Mini App initData is checked and its user recorded. `health` is
+    what /readyz and /metrics read about this process (its role, its last Telegram contact).
     """
     app = routed_app()
-    metrics = Metrics()
+    metrics = Metrics(service, health)
     service.subscribe(metrics.on_event)
-    app.state.api = ApiContext(service, token or None, write_lock or threading.Lock(), metrics, telegram)
+    app.state.api = ApiContext(service, token or None, write_lock or threading.Lock(), metrics, telegram, health)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(CatchAll)  # added last, so outermost: it also sees BodyLimit's failures
     return app

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from foundation.health import HEALTH, ProcessHealth
 from proposals.service import GovernanceService
 
 from .metrics import Metrics
@@ -35,6 +36,7 @@ class ApiContext:
     writes: threading.Lock
     metrics: Metrics
     telegram: TelegramAuth | None = None  # trusts Mini App initData (the signing page inside Telegram)
+    health: ProcessHealth = HEALTH  # this process's role and last Telegram contact (/readyz)
 
     @contextmanager
     def writing(self) -> Iterator[None]:

@@ -16,7 +16,8 @@ from .auth import require_token
 from .context import Context
 from .metrics import CONTENT_TYPE
 from .openapi import errors
-from .responses import AuditEntryBody, CatalogueAction, Healthy, ReconcileBody, Unhealthy
+from .readiness import readiness
+from .responses import AuditEntryBody, CatalogueAction, Healthy, Readiness, ReconcileBody
 
 log = logging.getLogger("dstack_gov.api")
 router = APIRouter(default_response_class=JSONResponse)
@@ -46,24 +47,24 @@ def action_as_dict(action: Action) -> dict[str, Any]:
     }
 
 
-@router.get("/healthz", response_model=Healthy,
-            responses={503: {"model": Unhealthy, "description": "The chain does not answer."}})  # fmt: skip
-def on_healthz(context: Context) -> JSONResponse:
-    """Answer whether the chain is reachable (503 if not)."""
-    try:
-        head = context.service.chain_head()
-    except Exception:  # any failure means "not healthy"; the reason goes to the log only
-        log.warning("health check: the chain is unavailable", exc_info=log.isEnabledFor(logging.DEBUG))
-        return JSONResponse({"status": "error", "message": "chain unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok", "chainId": head.chain_id, "blockNumber": head.block_number})
+@router.get("/healthz", response_model=Healthy)
+def on_healthz() -> JSONResponse:
+    """Answer that the process is alive (it reads nothing: /readyz checks the dependencies)."""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz", response_model=Readiness,
+            responses={503: {"model": Readiness, "description": "A dependency does not answer."}})  # fmt: skip
+def on_readyz(context: Context) -> JSONResponse:
+    """Answer whether this replica can serve: database, RPC, Telegram; and whether it leads."""
+    status, body = readiness(context)
+    return JSONResponse(body, status_code=status)
 
 
 @router.get("/metrics", response_model=str, response_class=PrometheusText, responses=errors(503))
 def on_metrics(context: Context) -> Response:
-    """Expose proposal counts and event counters in the Prometheus text format."""
-    service = context.service
-    text = context.metrics.render(service.counts_by_state(), service.open_signature_count())
-    return Response(text, media_type=CONTENT_TYPE)
+    """Expose proposals, signatures, executions, latencies, RPC errors, role, balance and backlog (Prometheus)."""
+    return Response(context.metrics.render(), media_type=CONTENT_TYPE)
 
 
 @router.get("/api/catalogue", response_model=list[CatalogueAction])

@@ -262,18 +262,38 @@ class Cancelled(_Snake):
 
 
 class Healthy(_Camel):
-    """The chain answers."""
+    """The process is alive (it says nothing of the chain or the database: /readyz does)."""
 
     status: Literal["ok"]
-    chain_id: int
-    block_number: int
 
 
-class Unhealthy(_Snake):
-    """The chain does not answer (the reason is in the server log)."""
+class DependencyCheck(_Camel):
+    """Whether one dependency answered; `ok` is null when this process does not use it (a follower's Telegram)."""
 
-    status: Literal["error"]
-    message: str
+    ok: bool | None
+    detail: str
+
+
+class EndpointHealthBody(_Camel):
+    """One RPC endpoint (scheme://host[:port], never its key) and its health in (0, 1]."""
+
+    endpoint: str
+    health: float
+    requests: int
+    errors: dict[str, int]
+
+
+class Readiness(_Camel):
+    """Whether this replica can serve: database, RPC and Telegram (when it talks to Telegram), and its role."""
+
+    status: Literal["ready", "not ready"]
+    role: Literal["leader", "follower", "single"]
+    database: DependencyCheck
+    rpc: DependencyCheck
+    telegram: DependencyCheck
+    chain_id: int | None
+    block_number: int | None
+    endpoints: list[EndpointHealthBody]
 
 
 class CatalogueParam(_Snake):

@@ -15,6 +15,7 @@ from dstack_gov.api import create_api
 from proposals.catalogue import CATALOGUE
 from proposals.service import GovernanceService
 from tests.api.conftest import AUTH, IMAGE, TOKEN, propose, sign
+from tests.helpers.prometheus import scraped
 
 
 def client_for(app) -> httpx.AsyncClient:
@@ -108,23 +109,26 @@ async def test_reconcile_picks_up_an_on_chain_approval_and_executes(api, gov):
     assert (await api.get(f"/api/proposals/{view['id']}")).json()["state"] == "executed"
 
 
-async def test_healthz_reports_the_chain(api, w3):
-    response = await api.get("/healthz")
+async def test_readyz_reports_the_chain(api, w3):
+    response = await api.get("/readyz")
     assert response.status_code == 200
     body = response.json()
-    assert (body["status"], body["chainId"]) == ("ok", 1337)
+    assert (body["status"], body["chainId"]) == ("ready", 1337)
     assert body["blockNumber"] <= w3.eth.block_number
 
 
-async def test_healthz_is_503_when_the_rpc_is_down(api, gov):
+async def test_readyz_is_503_when_the_rpc_is_down_and_healthz_stays_alive(api, gov):
     proposal = await propose(api, gov)
     dead = EthereumClient(f"http://127.0.0.1:{free_port()}", provider_timeout=2, slow_provider_timeout=2)
     service = GovernanceService(client=dead, store=gov.store, safes=[gov.safe], kms=gov.kms_address)
     async with client_for(create_api(service, token=TOKEN)) as client:
-        response = await client.get("/healthz")
+        response = await client.get("/readyz")
+        alive = await client.get("/healthz")
         listed = await client.get("/api/proposals")
         view = await client.get(f"/api/proposals/{proposal['id']}")
-    assert (response.status_code, response.json()) == (503, {"status": "error", "message": "chain unavailable"})
+    assert response.status_code == 503
+    assert response.json()["rpc"] == {"ok": False, "detail": "no RPC endpoint answers"}
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
     assert listed.status_code == 200  # the store still answers
     assert view.status_code == 503
     assert "unreachable" in view.json()["error"] and "127.0.0.1" not in view.json()["error"]
@@ -139,19 +143,19 @@ async def test_metrics_count_proposals_signatures_and_executions(api, gov):
     response = await api.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    text = response.text
-    for line in (
-        'dstack_gov_proposals{state="pending"} 1',
-        'dstack_gov_proposals{state="executed"} 1',
-        'dstack_gov_proposals{state="cancelled"} 0',
-        "dstack_gov_open_proposal_signatures 1",
-        "dstack_gov_proposals_created_total 2",
-        'dstack_gov_signatures_total{result="accepted"} 3',
-        'dstack_gov_executions_total{outcome="executed"} 1',
-        'dstack_gov_executions_total{outcome="failed"} 0',
-        "# TYPE dstack_gov_proposals gauge",
+    samples = scraped(response.text)
+    for name, labels, value in (
+        ("dstack_gov_proposals", {"state": "pending"}, 1),
+        ("dstack_gov_proposals", {"state": "executed"}, 1),
+        ("dstack_gov_proposals", {"state": "cancelled"}, 0),
+        ("dstack_gov_open_proposal_signatures", {}, 1),
+        ("dstack_gov_proposals_created_total", {}, 2),
+        ("dstack_gov_signatures_total", {"result": "accepted"}, 3),
+        ("dstack_gov_executions_total", {"outcome": "executed"}, 1),
+        ("dstack_gov_executions_total", {"outcome": "failed"}, 0),
     ):
-        assert line in text.splitlines(), line
+        assert samples[name, frozenset(labels.items())] == value, (name, labels)
+    assert "# TYPE dstack_gov_proposals gauge" in response.text.splitlines()
 
 
 async def test_catalogue_lists_every_action(api):

@@ -20,9 +20,11 @@ from dstack_gov.api.responses import (
     ComposeVerified,
     ErrorBody,
     Executed,
+    ExecutionBody,
     Healthy,
     ProposalDetail,
     ProposalSummary,
+    Readiness,
     ReconcileBody,
     SignatureAccepted,
     TypedData,
@@ -77,7 +79,7 @@ def test_errors_are_documented_with_the_one_error_shape():
                 assert {"400", "408", "413"} <= set(errors), (method, path)
             for status, response in errors.items():
                 ref = response["content"]["application/json"]["schema"]["$ref"]
-                assert ref == ERROR_REF or (path, status) == ("/healthz", "503"), (method, path, status)
+                assert ref == ERROR_REF or (path, status) == ("/readyz", "503"), (method, path, status)
     writes = {(m, p) for p, item in schema["paths"].items() for m, op in item.items() if op.get("security")}
     assert writes == {
         ("post", "/api/proposals"), ("post", "/api/proposals/{proposal_id}/execute"),
@@ -96,12 +98,12 @@ def test_the_reconcile_model_has_every_report_field():
 
 
 def test_a_model_refuses_a_missing_or_an_unknown_field():
-    body = {"status": "ok", "chainId": 1, "blockNumber": 2}
-    _conforms(Healthy, body)
+    body = {"txHash": "0x" + "ab" * 32, "blockNumber": 2, "gasUsed": 3, "confirming": False}
+    _conforms(ExecutionBody, body)
     with pytest.raises(ValidationError):
-        _conforms(Healthy, {**body, "extra": 1})
+        _conforms(ExecutionBody, {**body, "extra": 1})
     with pytest.raises(ValidationError):
-        _conforms(Healthy, {"status": "ok", "chainId": 1})
+        _conforms(ExecutionBody, {"txHash": "0x" + "ab" * 32, "blockNumber": 2, "gasUsed": 3})
 
 
 async def test_answers_match_their_models(api, gov):
@@ -129,6 +131,7 @@ async def test_answers_match_their_models(api, gov):
     _conforms(list[AuditEntryBody], (await api.get("/api/audit", headers=AUTH)).json())
     _conforms(list[CatalogueAction], (await api.get("/api/catalogue")).json())
     _conforms(Healthy, (await api.get("/healthz")).json())
+    _conforms(Readiness, (await api.get("/readyz")).json())
     gov.approve_hash(gov.owners[2], bytes(HexBytes(other["safeTxHash"])))
     _conforms(ReconcileBody, (await api.post("/api/reconcile", headers=AUTH)).json())
     for response in (await api.get("/api/proposals/99"), await api.post("/api/reconcile")):

@@ -19,6 +19,7 @@ from tests.helpers.chain import dev_account
 from tests.helpers.cli import run_cli
 from tests.helpers.governance import EXECUTOR_INDEX
 from tests.helpers.processes import stop, wait_until_serving
+from tests.helpers.prometheus import scraped
 
 RUN_CLI = "import sys; from dstack_gov.cli import main; sys.exit(main(sys.argv[1:]))"
 OVERRIDES = ("DSTACK_GOV_CONFIG", "DSTACK_GOV_RPC_URL", "DSTACK_GOV_KMS", "ETH_RPC_URL", "KMS_CONTRACT_ADDR",
@@ -63,7 +64,7 @@ async def test_served_api_proposes_signs_and_executes_over_tcp(served, gov, w3):
     url, process = served
     auth = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        health = (await client.get("/healthz")).json()
+        health = (await client.get("/readyz")).json()
         unauthorised = await client.post("/api/proposals", json=batch_body(gov))
         created = await client.post("/api/proposals", json=batch_body(gov), headers=auth)
         assert created.status_code == 201, created.text
@@ -74,7 +75,7 @@ async def test_served_api_proposes_signs_and_executes_over_tcp(served, gov, w3):
             signature = "0x" + bytes(owner.sign_typed_data(full_message=typed).signature).hex()
             results.append(await client.post(f"/api/proposals/{pid}/signatures", json={"signature": signature}))
         metrics = (await client.get("/metrics")).text
-    assert (health["status"], health["chainId"]) == ("ok", 1337)
+    assert (health["status"], health["chainId"]) == ("ready", 1337)
     assert unauthorised.status_code == 401
     assert [r.status_code for r in results] == [200, 200]
     done = results[1].json()["proposal"]
@@ -82,7 +83,7 @@ async def test_served_api_proposes_signs_and_executes_over_tcp(served, gov, w3):
     assert w3.eth.get_transaction_receipt(HexBytes(done["execution"]["txHash"]))["status"] == 1
     assert gov.kms.functions.allowedOsImages(HexBytes(IMAGE)).call() is True
     assert gov.app.functions.allowedComposeHashes(HexBytes(COMPOSE)).call() is True
-    assert 'dstack_gov_executions_total{outcome="executed"} 1' in metrics
+    assert scraped(metrics)["dstack_gov_executions_total", frozenset({("outcome", "executed")})] == 1
 
     process.terminate()
     out, err = process.communicate(timeout=10)

@@ -9,6 +9,7 @@ from hexbytes import HexBytes
 
 from tests.api.conftest import AUTH, COMPOSE, IMAGE, batch_body, propose, sign, signature_for
 from tests.helpers.chain import dev_account
+from tests.helpers.prometheus import scraped
 
 
 async def test_second_signature_executes_and_changes_the_chain(api, gov, w3):
@@ -62,7 +63,7 @@ async def test_non_owner_signature_is_refused_with_the_reason(api, gov):
     assert response.status_code == 400
     assert f"the signer {outsider.address} is not an owner of Safe {gov.safe}" in response.json()["error"]
     metrics = (await api.get("/metrics")).text
-    assert 'dstack_gov_signatures_total{result="refused"} 1' in metrics
+    assert scraped(metrics)["dstack_gov_signatures_total", frozenset({("result", "refused")})] == 1
 
 
 async def test_duplicate_signature_is_a_conflict(api, gov):
