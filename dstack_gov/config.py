@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dstack_gov.logs import follow_config
 from foundation.config_schema import (
     Address,
     ApiSection,
@@ -112,6 +113,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
         raise ConfigError(f"invalid configuration{origin}: {first_problem(exc).describe()}") from None
     if path is not None:
         config = _relative_to(config, path.resolve().parent)
+    follow_config(config.logging.format)  # the one place that reads the config: its log format applies here
     return config.model_copy(update={"path": path})
 
 

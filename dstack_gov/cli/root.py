@@ -10,6 +10,7 @@ import click
 
 from dstack_gov import __version__
 from dstack_gov.config import ConfigError
+from dstack_gov.logs import LogFormat, configure_logging
 from foundation.recursion import settle_recursion_limit
 from foundation.redaction import install_log_redaction
 from proposals.errors import GovernanceError
@@ -20,11 +21,11 @@ log = logging.getLogger("dstack_gov.cli")
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="dstack-gov")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug information to stderr.")
-def cli(verbose: bool) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), envvar="DSTACK_GOV_LOG_FORMAT",
+              help="Log lines as text or one JSON object per line (default: [logging] format, text).")  # fmt: skip
+def cli(verbose: bool, log_format: LogFormat | None) -> None:
     """On-chain governance for dstack: contracts, Safe proposals, the signing bot and the boot-auth webhook."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(verbose=verbose, log_format=log_format)
 
 
 def _register_commands() -> None:
