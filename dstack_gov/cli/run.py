@@ -119,7 +119,7 @@ def run(
         "http": url,
         "api": not no_api,
         "updates": "webhook" if webhook else "long polling",
-        "rpc": redact_url(overrides.rpc_url or config.chain.rpc_url),
+        "rpc": ", ".join(redact_url(url) for url in overrides.endpoints(config)),
         "telegram": redact_url(settings.base_url),
         "chats": sorted(settings.allowed_chats),
         "executor": service.executor_address(),

@@ -57,7 +57,7 @@ def serve(
     url = f"http://{bound_host}:{bound_port}"
     summary = {
         "url": url,
-        "rpc": redact_url(overrides.rpc_url or config.chain.rpc_url),
+        "rpc": ", ".join(redact_url(url) for url in overrides.endpoints(config)),
         "safes": list(service.safes),
         "executor": service.executor.address if service.executor else None,
         "writes": token is not None,
