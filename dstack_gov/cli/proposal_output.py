@@ -22,11 +22,16 @@ def state_label(state: str) -> str:
     return f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]"
 
 
+def proposal_state_label(proposal: Proposal) -> str:
+    """Return a coloured state name; a mined execution that is not final yet reads "executed, confirming"."""
+    return "[green]executed[/], confirming" if proposal.confirming else state_label(proposal.state.value)
+
+
 def render_view(console: Console, view: ProposalView) -> None:
     """Print one proposal: what it does, its risk, who signed, and the hashes to check."""
     p = view.proposal
     # Titles, descriptions, proposers and chain strings are user input: never markup.
-    heading = f"[bold]#{p.id} {escape(p.title)}[/]  {state_label(p.state.value)}"
+    heading = f"[bold]#{p.id} {escape(p.title)}[/]  {proposal_state_label(p)}"
     console.print(f"{heading}  ({p.kind.value}, by {escape(p.proposer)})")
     if p.description:
         console.print(Text(p.description))
@@ -75,5 +80,5 @@ def proposals_table(proposals: list[Proposal]) -> Table:
     for column in ("id", "state", "Safe", "nonce", "title"):
         table.add_column(column, overflow="fold")
     for p in proposals:
-        table.add_row(str(p.id), state_label(p.state.value), p.safe, str(p.nonce), Text(p.title))
+        table.add_row(str(p.id), proposal_state_label(p), p.safe, str(p.nonce), Text(p.title))
     return table

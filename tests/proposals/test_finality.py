@@ -10,6 +10,8 @@ from proposals.execution import EXECUTION_SUCCESS_TOPIC, Executor, logged_safe_t
 from proposals.models import Proposal, ProposalState
 from proposals.service import GovernanceService
 from proposals.views import proposal_as_dict
+from tests.helpers.cli import run_cli
+from tests.helpers.config_file import write_config
 from tests.helpers.governance import Governance
 from tests.helpers.proposing import event_names, execute_outside, image_allowed, propose_image, sign
 
@@ -97,3 +99,21 @@ def test_an_execution_elsewhere_that_a_reorg_drops_is_executed_by_us(gov):
     mine(gov, CONFIRMATIONS)
     svc.reconcile()
     assert svc.get(proposal.id).state is ProposalState.EXECUTED and successes(gov, proposal) == 1
+
+
+def test_the_cli_executes_with_configured_confirmations_and_shows_confirming(capsys, anvil, gov, tmp_path):
+    config = write_config(gov, anvil.url, tmp_path)
+    config.write_text(
+        config.read_text().replace("chain_id = 1337\n", f"chain_id = 1337\nconfirmations = {CONFIRMATIONS}\n")
+    )
+    proposal = propose_image(gov, 4)
+    sign(gov, proposal.id, 0, 1, svc=gov.service(with_executor=False))
+    assert run_cli(capsys, "execute", str(proposal.id), "--config", str(config)).code == 0
+    shown = run_cli(capsys, "status", str(proposal.id), "--config", str(config))
+    assert "executed, confirming" in shown.out
+    status = run_cli(capsys, "status", str(proposal.id), "--config", str(config), "--json").json()
+    assert (status["state"], status["execution"]["confirming"]) == ("executing", True)
+    mine(gov, CONFIRMATIONS)
+    assert run_cli(capsys, "reconcile", "--config", str(config)).code == 0
+    final = run_cli(capsys, "status", str(proposal.id), "--config", str(config), "--json").json()
+    assert (final["state"], final["execution"]["confirming"]) == ("executed", False)
