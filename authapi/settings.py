@@ -75,7 +75,8 @@ def settings_from_config(config: Config, **overrides: Unpack[Overrides]) -> Sett
     """Combine `config` ([chain], [contracts], [authapi]) with the overrides that are not None."""
     section = config.authapi
     return Settings(
-        rpc_url=_pick(overrides.get("rpc_url"), config.chain.rpc_url),
+        # The webhook asks one node (its lean transport has no failover): the first of [chain] rpc_urls.
+        rpc_url=_pick(overrides.get("rpc_url"), config.chain.endpoints()[0]),
         kms_address=_kms_address(_pick(overrides.get("kms"), config.contracts.kms)),
         rpc_timeout=_pick(overrides.get("rpc_timeout"), section.rpc_timeout),
         block_cache=_pick(overrides.get("block_cache"), section.block_cache),

@@ -93,3 +93,12 @@ def test_head_poll_interval_comes_from_the_file_and_must_be_positive(tmp_path):
     assert load_settings(path, environ={"ETH_RPC_URL": "http://node:8545"}).head_poll_interval == 0.2
     with pytest.raises(ConfigError, match="head poll interval"):
         Settings(rpc_url="http://node:8545", kms_address=KMS, head_poll_interval=0)  # type: ignore[arg-type]
+
+
+def test_with_several_endpoints_the_webhook_asks_the_first(tmp_path):
+    path = tmp_path / "dstack-gov.toml"
+    path.write_text(
+        '[chain]\nrpc_urls = ["https://a.example/v3/key", "https://b.example/v3/key"]\n'
+        f'[contracts]\nkms = "{KMS}"\n'
+    )
+    assert load_settings(path, environ={}).rpc_url == "https://a.example/v3/key"
