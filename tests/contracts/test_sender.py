@@ -6,7 +6,7 @@ from web3 import Web3
 
 from contracts import TransactionSender
 from tests.helpers.chain import dev_account
-from tests.helpers.lossy_rpc import LossyRpc
+from tests.helpers.rpc_proxy import RpcProxy
 
 
 def test_receipt_polls_start_at_once_and_back_off_to_one_second(w3: Web3, anvil) -> None:
@@ -19,7 +19,7 @@ def test_receipt_polls_start_at_once_and_back_off_to_one_second(w3: Web3, anvil)
 
     w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     try:
-        with LossyRpc(anvil.url) as node:
+        with RpcProxy(anvil.url) as node:
             sender = TransactionSender(Web3(Web3.HTTPProvider(node.url)), dev_account(7), sleep=sleep)
             receipt = sender.send(dev_account(6).address, b"")
     finally:

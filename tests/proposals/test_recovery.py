@@ -20,7 +20,6 @@ from proposals.service import GovernanceService
 from proposals.signatures import combine, recheck
 from tests.helpers.chain import dev_account
 from tests.helpers.governance import EXECUTOR_INDEX, Governance
-from tests.helpers.lossy_rpc import LossyRpc
 from tests.helpers.proposing import (
     event_names,
     events,
@@ -31,6 +30,7 @@ from tests.helpers.proposing import (
     safe_nonce,
     sign,
 )
+from tests.helpers.rpc_proxy import RpcProxy
 
 SENTINEL_OWNER = "0x0000000000000000000000000000000000000001"
 
@@ -89,7 +89,7 @@ def automine_off(gov: Governance) -> Iterator[None]:
 
 
 def test_a_send_whose_reply_is_lost_is_found_on_chain_and_recorded_executed(gov, anvil):
-    with LossyRpc(anvil.url, drop_replies_to={"eth_sendRawTransaction"}) as proxy:
+    with RpcProxy(anvil.url, drop_replies_to={"eth_sendRawTransaction"}) as proxy:
         lossy = Web3(Web3.HTTPProvider(proxy.url, exception_retry_configuration=None))
         svc = with_sender(gov, TransactionSender(lossy, dev_account(EXECUTOR_INDEX)))
         p = propose_image(gov, 1, svc=svc)
@@ -112,7 +112,7 @@ def test_a_send_whose_reply_is_lost_is_found_on_chain_and_recorded_executed(gov,
 
 
 def test_a_lost_reply_before_the_node_mines_stays_executing_then_settles_when_mined(gov, anvil):
-    with LossyRpc(anvil.url, drop_replies_to={"eth_sendRawTransaction"}) as proxy, automine_off(gov):
+    with RpcProxy(anvil.url, drop_replies_to={"eth_sendRawTransaction"}) as proxy, automine_off(gov):
         lossy = Web3(Web3.HTTPProvider(proxy.url, exception_retry_configuration=None))
         svc = with_sender(gov, TransactionSender(lossy, dev_account(EXECUTOR_INDEX)))
         p = propose_image(gov, 1, svc=svc)

@@ -9,8 +9,8 @@ from proposals.models import ProposalState
 from proposals.service import GovernanceService
 from proposals.store import open_store
 from tests.helpers.governance import Governance
-from tests.helpers.lossy_rpc import LossyRpc
 from tests.helpers.proposing import propose_image, sign
+from tests.helpers.rpc_proxy import RpcProxy
 
 STATE_READ = ("eth_chainId", "eth_getCode", "eth_call", "eth_call", "eth_call", "eth_call")
 
@@ -25,7 +25,7 @@ def through(gov: Governance, url: str) -> GovernanceService:
 
 
 def test_the_quorum_signature_reads_the_safe_once_and_sends_after_one_batched_simulation(gov: Governance, anvil):
-    with LossyRpc(anvil.url) as node:
+    with RpcProxy(anvil.url) as node:
         svc = through(gov, node.url)
         p = propose_image(gov, 1, svc=svc)
         node.round_trips.clear()
@@ -50,7 +50,7 @@ def test_the_quorum_signature_reads_the_safe_once_and_sends_after_one_batched_si
 
 
 def test_filing_reads_each_view_call_once_and_code_once_per_process(gov: Governance, anvil):
-    with LossyRpc(anvil.url) as node:
+    with RpcProxy(anvil.url) as node:
         svc = through(gov, node.url)
         node.round_trips.clear()
         propose_image(gov, 1, svc=svc)
