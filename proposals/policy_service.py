@@ -29,8 +29,7 @@ from proposals.policy_state import ChainPolicy, PolicyReader
 from proposals.store.base import Store
 
 if TYPE_CHECKING:
-    from proposals.planning import Plan
-    from proposals.service import Scope, ServiceSettings
+    from proposals.service import GovernanceService, ServiceSettings
 
 DRIFT_BASELINE_CURSOR = "policy-drift-since:{kms}"
 OPEN_LOOKED_AT = 1_000
@@ -62,22 +61,6 @@ class PolicyOperations:
     reader: ChainReader
     safes: tuple[ChecksumAddress, ...]
     settings: ServiceSettings
-
-    if TYPE_CHECKING:
-
-        def plan(
-            self, request: ChangeRequest, *, force: bool = False, nonce: int | None = None, within: Scope = None
-        ) -> Plan: ...
-
-        def propose(
-            self,
-            request: ChangeRequest,
-            *,
-            proposer: str,
-            force: bool = False,
-            nonce: int | None = None,
-            within: Scope = None,
-        ) -> Proposal: ...
 
     def policy_kms(self, spec: PolicySpec | None = None, kms: ChecksumAddress | None = None) -> ChecksumAddress:
         """Return the KMS a policy is for: the one given, else the file's, else the configured one."""
@@ -125,10 +108,8 @@ class PolicyOperations:
                 f"{plan.plan_hash[:16]}…): run `policy plan` again and review it; nothing was filed"
             )
         by_safe, direct_steps = self._route(plan, within, direct)
-        requests = [(safe, r) for safe, steps in by_safe.items() for r in _requests(steps, source, plan.plan_hash)]
-        for _, request in requests:  # every batch must plan and simulate before any is filed
-            self.plan(request, within=within)
-        proposals = tuple(self.propose(request, proposer=proposer, within=within) for _, request in requests)
+        requests = [r for steps in by_safe.values() for r in _requests(steps, source, plan.plan_hash)]
+        proposals = self._file(requests, proposer, within)
         results: list[DirectResult] = []
         if direct is not None and direct_steps:
             runner = DirectRunner(self.reader, direct)
@@ -141,6 +122,15 @@ class PolicyOperations:
         )  # fmt: skip
         applied = self.store.record_applied_policy(record, actor=proposer)
         return PolicyApplication(plan, applied, proposals, tuple(results))
+
+    def _file(
+        self, requests: list[ChangeRequest], proposer: str, within: Collection[str] | None
+    ) -> tuple[Proposal, ...]:
+        """File every request as a proposal, once each of them has planned and simulated."""
+        service: GovernanceService = self  # type: ignore[assignment]
+        for request in requests:  # every batch must plan and simulate before any is filed
+            service.plan(request, within=within)
+        return tuple(service.propose(request, proposer=proposer, within=within) for request in requests)
 
     def _route(
         self, plan: PolicyPlan, within: Collection[str] | None, direct: TransactionSender | None
