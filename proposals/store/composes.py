@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from proposals.errors import InvalidInput
 from proposals.models import ComposeRecord
 
+from .part import StorePart
 from .rows import checksummed, tx_hash
 from .tables import ComposeFileRow
 
@@ -40,10 +40,8 @@ def _record(row: ComposeFileRow) -> ComposeRecord:
     return ComposeRecord(row.action_index, checksummed(row.app), bytes(row.compose_hash), bytes(row.raw), base)
 
 
-class ComposeRecords:
+class ComposeRecords(StorePart):
     """Mixed into SqlStore: the compose-file half of the Store protocol."""
-
-    _sessions: sessionmaker[Session]
 
     def composes(self, proposal_id: int) -> list[ComposeRecord]:
         """Return the compose files filed with a proposal, by action index."""

@@ -9,34 +9,22 @@ anything was signed (and the executor, finding its claim gone, sends nothing) or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Update, select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 from proposals.errors import Conflict
 from proposals.models import Proposal, ProposalState, SignedExecution
 
+from .part import StorePart
 from .rows import checksummed, to_proposal, tx_hash
 from .tables import ExecutionTxRow, ProposalRow
 
 EXECUTING = ProposalState.EXECUTING.value
 
 
-class ExecutionRecords:
+class ExecutionRecords(StorePart):
     """Mixed into SqlStore: the execution-record half of the Store protocol."""
-
-    _sessions: sessionmaker[Session]
-
-    if TYPE_CHECKING:
-
-        def _now(self) -> datetime: ...
-
-        @staticmethod
-        def _append(
-            session: Session, at: datetime, proposal_id: int | None, actor: str, event: str, detail: Mapping[str, Any]
-        ) -> None: ...
 
     def record_signed_execution(self, proposal_id: int, claim: str, signed: SignedExecution, *, actor: str) -> None:
         """Keep a signed execution tx before it is sent (audit `execution-signed`); Conflict if the claim is gone."""

@@ -7,17 +7,15 @@ changes made outside it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection
 
 from eth_typing import ChecksumAddress
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from proposals.models import ProposalState
 from proposals.policy_file import AppliedPolicy, NewAppliedPolicy
 
+from .part import StorePart
 from .rows import checksummed, jsonable, utc
 from .tables import AppliedPolicyRow, ProposalRow
 
@@ -25,19 +23,8 @@ from .tables import AppliedPolicyRow, ProposalRow
 _IN_CHUNK = 500
 
 
-class PolicyRecords:
+class PolicyRecords(StorePart):
     """Mixed into SqlStore: the policy half of the Store protocol."""
-
-    _sessions: sessionmaker[Session]
-
-    if TYPE_CHECKING:
-
-        def _now(self) -> datetime: ...
-
-        @staticmethod
-        def _append(
-            session: Session, at: datetime, proposal_id: int | None, actor: str, event: str, detail: Mapping[str, Any]
-        ) -> None: ...
 
     def record_applied_policy(self, new: NewAppliedPolicy, *, actor: str) -> AppliedPolicy:
         """Keep a policy file as applied (audit event `policy-applied`)."""

@@ -15,7 +15,7 @@ from eth_typing import ChecksumAddress
 from sqlalchemy import URL, Engine, Select, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from proposals.clock import Clock, utc_now
 from proposals.errors import Conflict, InvalidInput, NotFound
@@ -36,7 +36,7 @@ from .composes import ComposeRecords, compose_rows
 from .engine import make_engine
 from .executions import ExecutionRecords
 from .policies import PolicyRecords
-from .rows import checksummed, jsonable, proposal_row, to_audit_entry, to_proposal, to_signature, tx_hash, utc
+from .rows import checksummed, proposal_row, to_audit_entry, to_proposal, to_signature, tx_hash, utc
 from .schema import upgrade
 from .tables import AuditRow, CursorRow, ProposalRow, SignatureRow
 from .tx_outbox import TxOutboxRecords
@@ -290,20 +290,9 @@ class SqlStore(ExecutionRecords, ComposeRecords, PolicyRecords, TxOutboxRecords)
 
     # -- internals -------------------------------------------------------------------------
 
-    def _now(self) -> datetime:
-        return utc(self._clock(), "clock")
-
     def _exists(self, proposal_id: int) -> bool:
         with self._sessions() as session:
             return session.scalar(select(ProposalRow.id).where(ProposalRow.id == proposal_id)) is not None
-
-    @staticmethod
-    def _append(
-        session: Session, at: datetime, proposal_id: int | None, actor: str, event: str, detail: Mapping[str, Any]
-    ) -> None:
-        entry = AuditRow(at=at, proposal_id=proposal_id, actor=actor, event=event, detail=jsonable(detail))
-        session.add(entry)
-        session.flush()
 
 
 def _filtered(

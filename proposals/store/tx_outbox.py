@@ -10,11 +10,11 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from proposals.errors import NotFound
 from proposals.tx_outbox import NewOutboxEntry, OutboxEntry, OutboxStatus, SignerRole
 
+from .part import StorePart
 from .rows import checksummed, tx_hash, utc
 from .tables import ProposalRow, TxServiceOutboxRow
 
@@ -22,10 +22,8 @@ from .tables import ProposalRow, TxServiceOutboxRow
 _ERROR_CHARS = 300
 
 
-class TxOutboxRecords:
+class TxOutboxRecords(StorePart):
     """Mixed into SqlStore: the Transaction Service outbox half of the Store protocol."""
-
-    _sessions: sessionmaker[Session]
 
     def enqueue_tx_service(self, new: NewOutboxEntry, *, now: datetime) -> bool:
         """Add a signature to post, due at once; False when that signer's entry for the hash exists."""
