@@ -49,6 +49,7 @@ bench: setup
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/bot_rss.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/signing_page.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/policy_plan.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/slow_rpc.py
 	PYTHONPATH=$(CURDIR) bash .ci/with-postgres $(BIN)/python bench/failover.py
 
 clean:
