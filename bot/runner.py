@@ -42,6 +42,7 @@ from bot.settings import BotSettings
 from bot.snapshot import Snapshot
 from bot.store import BotStore
 from bot.webhook import webhook_path, webhook_routes, webhook_secret
+from foundation.health import set_leader
 from proposals.errors import Unavailable
 from proposals.service import GovernanceService
 from proposals.store.engine import make_engine
@@ -134,6 +135,7 @@ class BotRuntime:
             await self._lead(application)
             await self._start_http(application)
             return
+        set_leader(False)  # /readyz and /metrics: a follower until the campaign wins
         await self._start_http(application)
         self._tasks.append(asyncio.create_task(self._campaign(application), name="campaign"))
         log.info("follower: serving HTTP; waiting to lead (the bot, the jobs and executions run on the leader)")
@@ -142,6 +144,7 @@ class BotRuntime:
         assert self.leader_lock is not None
         campaign = Campaign(self.leader_lock)
         await campaign.win()
+        set_leader(True)
         log.warning("this replica now leads: starting the bot, the scheduler and the executor")
         try:
             await self._lead(application)
@@ -151,6 +154,7 @@ class BotRuntime:
             return
         why = await campaign.hold()
         self.service.stand_by()  # first of all: a deposed leader sends nothing more
+        set_leader(False)
         log.error("lost the leadership: %s; stopping", why)
         self.ended = Unavailable(f"this replica lost the leadership ({why}); restart it to rejoin as a follower")
 
