@@ -8,7 +8,6 @@ owned by another chat's Safe is shown without a button.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,14 +18,14 @@ from bot.callbacks import Button, Verb, decode, encode
 from bot.context import GovContext, Services
 from bot.drift_alerts import item_lines
 from bot.handlers.common import actor_of, chat_id_of, reply, require_proposer, safes_here
+from bot.handlers.documents import document_name, document_text, read_document
 from bot.markup import code, esc
-from proposals.errors import Conflict, InvalidInput
+from proposals.errors import Conflict
 from proposals.policy_file import MAX_POLICY_BYTES, PolicySpec, load_policy_text
 from proposals.policy_plan import PolicyPlan
 
 PLAN_CAPTION = r"^/plan(@\w+)?(\s|$)"
 PLANS_KEY = "policy-plans"
-PARSE_TIMEOUT = 10.0
 MAX_KEPT = 32
 MAX_STEPS_SHOWN = 30
 GONE = "This plan is no longer available; send the policy file again with /plan."
@@ -84,13 +83,7 @@ def is_policy_button(data: object) -> bool:
 
 def read_policy_document(data: bytes, name: str) -> PolicySpec:
     """Decode and parse a policy file sent as a document; composeFiles need the CLI (no files here)."""
-    if len(data) > MAX_POLICY_BYTES:
-        raise InvalidInput(f"{name}: larger than {MAX_POLICY_BYTES // 1024} KiB")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{name}: not UTF-8 text") from None
-    return load_policy_text(text, source=name)
+    return load_policy_text(document_text(data, name, MAX_POLICY_BYTES), source=name)
 
 
 def plan_text(plan: PolicyPlan, source: str, foreign: list[str]) -> str:
@@ -122,15 +115,8 @@ async def on_plan_file(update: Update, context: GovContext) -> None:
     chat_id = chat_id_of(update)
     document = update.effective_message.document  # type: ignore[union-attr]
     assert document is not None
-    name = " ".join((document.file_name or "").split())[:100] or "policy file"
-    if document.file_size is not None and document.file_size > MAX_POLICY_BYTES:
-        raise InvalidInput(f"{name}: larger than {MAX_POLICY_BYTES // 1024} KiB")
-    telegram_file = await gov.outbox.call("getFile", document.get_file)
-    data = await gov.outbox.call("download", telegram_file.download_as_bytearray)
-    try:  # parsed in the core's pool, bounded in size, depth and time (as proposal files are)
-        spec = await asyncio.wait_for(gov.core.run(read_policy_document, bytes(data), name), PARSE_TIMEOUT)
-    except TimeoutError:
-        raise InvalidInput(f"{name}: took too long to read; send a smaller or simpler file") from None
+    name = document_name(document, "policy file")
+    spec = await read_document(gov, document, name, MAX_POLICY_BYTES, read_policy_document)
     plan = await gov.core.run(gov.service.plan_policy, spec)
     here = {safe.lower() for safe in safes_here(gov, chat_id)}
     foreign = sorted({str(c.owner) for c in plan.contracts if c.owner is None or c.owner.lower() not in here})

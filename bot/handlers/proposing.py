@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from telegram import Update
 
 from bot.actors import TelegramActor
@@ -19,14 +17,13 @@ from bot.handlers.common import (
     require_proposer,
     safes_here,
 )
+from bot.handlers.documents import document_name, document_text, read_document
 from bot.markup import esc
-from proposals.errors import InvalidInput
 from proposals.planning import ChangeRequest
 from proposals.proposal_file import MAX_FILE_BYTES, load_proposal_text
 from proposals.service import CancelResult
 
 PROPOSAL_FILE_SUFFIXES = (".yaml", ".yml", ".json")
-PARSE_TIMEOUT = 10.0
 
 
 async def _file(
@@ -65,30 +62,14 @@ async def on_proposal_file(update: Update, context: GovContext) -> None:
     require_proposer(context, actor)
     document = update.effective_message.document  # type: ignore[union-attr]
     assert document is not None
-    name = " ".join((document.file_name or "").split())[:100] or "proposal file"  # shown in a one-line reply
-    if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
-        raise InvalidInput(f"{name}: larger than {MAX_FILE_BYTES // 1024} KiB")
-    telegram_file = await context.gov.outbox.call("getFile", document.get_file)
-    data = await context.gov.outbox.call("download", telegram_file.download_as_bytearray)
-    # Parsed in the core's pool, not on the event loop: the bounds keep a hostile file cheap, and the
-    # time bound answers the chat even if some input were still slow (a thread cannot be stopped).
-    parsing = context.gov.core.run(read_proposal_document, bytes(data), name)
-    try:
-        request = await asyncio.wait_for(parsing, PARSE_TIMEOUT)
-    except TimeoutError:
-        raise InvalidInput(f"{name}: took too long to read; send a smaller or simpler file") from None
+    name = document_name(document, "proposal file")
+    request = await read_document(context.gov, document, name, MAX_FILE_BYTES, read_proposal_document)
     await _file(update, context, actor, request)
 
 
 def read_proposal_document(data: bytes, name: str) -> ChangeRequest:
     """Decode and parse a proposal file sent as a document; raise InvalidInput with a one-line reason."""
-    if len(data) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{name}: larger than {MAX_FILE_BYTES // 1024} KiB")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{name}: not UTF-8 text") from None
-    return load_proposal_text(text, source=name)
+    return load_proposal_text(document_text(data, name, MAX_FILE_BYTES), source=name)
 
 
 def cancel_message(result: CancelResult) -> str:
