@@ -66,3 +66,18 @@ def test_a_waiting_note_needs_the_claim(store: SqlStore) -> None:
     assert noted is not None and noted.failure_reason == "sent; waiting to be mined"
     assert store.note_execution(proposal_id, "other", actor="x", reason="no") is None
     assert store.get(proposal_id).failure_reason == "sent; waiting to be mined"
+
+
+def test_a_mined_execution_is_noted_then_cleared_after_a_reorg(store: SqlStore) -> None:
+    proposal_id = claimed(store, "c")
+    mined = store.note_mined(proposal_id, (b"\x07" * 32, 120, 90_000), actor="x", detail={"block": 120})
+    assert mined is not None and mined.confirming and mined.state is S.EXECUTING
+    assert (mined.execution_tx_hash, mined.execution_block, mined.execution_gas) == (b"\x07" * 32, 120, 90_000)
+    assert mined.execution_claim == "c"  # the claim (and its signed txs) stay for recovery
+
+    dropped = store.note_mined(proposal_id, None, actor="r", detail={"block": 120})
+    assert dropped is not None and not dropped.confirming and dropped.execution_tx_hash is None
+    assert [e.event for e in store.audit(proposal_id=proposal_id)][-2:] == ["execution-mined", "execution-reorged"]
+
+    store.transition(proposal_id, S.FAILED, actor="x", expected=[S.EXECUTING])
+    assert store.note_mined(proposal_id, (b"\x08" * 32, 121, 1), actor="x", detail={}) is None  # executing only
