@@ -1,8 +1,9 @@
-"""Session-wide fixtures: one anvil chain, isolated per test with evm_snapshot/evm_revert."""
+"""Shared fixtures: one anvil chain (isolated per test by evm_snapshot/evm_revert), a governed Safe, a fake Bot API."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from safe_eth.eth import EthereumClient
@@ -11,6 +12,8 @@ from web3 import Web3
 from dstack_gov.anvil import Anvil, free_port
 from dstack_gov.safe_infra import SafeInfra, deploy_safe_infra
 from tests.helpers.chain import KmsFixture, deploy_kms_fixture, dev_account
+from tests.helpers.fake_telegram import FakeTelegram
+from tests.helpers.governance import Governance, build_governance
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +64,16 @@ def chain_snapshot(request: pytest.FixtureRequest) -> Iterator[None]:
 def kms_setup(w3: Web3) -> KmsFixture:
     """A fresh DstackKms (owned by dev account 0) with its app implementation."""
     return deploy_kms_fixture(w3, dev_account(0))
+
+
+@pytest.fixture
+def gov(w3: Web3, eth_client: EthereumClient, safe_infra: SafeInfra, tmp_path: Path) -> Governance:
+    """A 2-of-3 Safe owning a fresh KMS and app, a SQLite store and an executor key (dev account 9)."""
+    return build_governance(w3, eth_client, safe_infra, tmp_path)
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    """A fake Bot API server on a free loopback port."""
+    with FakeTelegram() as fake:
+        yield fake

@@ -19,7 +19,7 @@ from tests.helpers.bot import settings_for
 from tests.helpers.browser import Page, Stack, running_stack, start_chromium
 from tests.helpers.chain import dev_account
 from tests.helpers.fake_telegram import FakeTelegram
-from tests.helpers.governance import Governance, build_governance
+from tests.helpers.governance import Governance
 
 MINI_APP = "sign"
 STRANGER_INDEX = 7
@@ -45,19 +45,6 @@ def page(chromium: webdriver.Chrome, tmp_path: Path) -> Iterator[Page]:
     chromium.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     yield tab
     tab.use_wallet(None)
-
-
-@pytest.fixture
-def gov(w3, eth_client, safe_infra, tmp_path) -> Governance:
-    """A 2-of-3 Safe owning a fresh KMS and app, a SQLite store and an executor key."""
-    return build_governance(w3, eth_client, safe_infra, tmp_path)
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    """A fake Bot API server on a free loopback port."""
-    with FakeTelegram() as fake:
-        yield fake
 
 
 @pytest.fixture

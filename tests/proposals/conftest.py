@@ -1,16 +1,10 @@
-"""Fixtures for the proposals core: a 3-owner, threshold-2 Safe owning a KMS and an app."""
+"""Fixtures for the proposals core: `gov` (tests/conftest.py) over 1-of-1 and 2-of-3 Safes."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.helpers.governance import Governance, build_governance
-
-
-@pytest.fixture
-def gov(w3, eth_client, safe_infra, tmp_path) -> Governance:
-    """A 2-of-3 Safe owning a fresh KMS and app, a SQLite store and an executor key (dev account 9)."""
-    return build_governance(w3, eth_client, safe_infra, tmp_path)
 
 
 @pytest.fixture(params=[(1, 1), (2, 3)], ids=["1-of-1", "2-of-3"])
