@@ -11,8 +11,6 @@ read from /proc. The ratio is RSS with 1,000 pending over RSS with none.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sys
 import tempfile
 import time
@@ -27,14 +25,13 @@ from dstack_gov.anvil import Anvil, free_port
 from dstack_gov.safe_infra import deploy_safe_infra
 from proposals.catalogue import get_action
 from proposals.planning import ChangeRequest, RequestedAction
-from tests.helpers.bot import CHAT, write_run_config
+from tests.helpers.bot import CHAT, run_process, stop_with_sigterm, write_run_config
 from tests.helpers.chain import dev_account
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.helpers.governance import Governance, build_governance
 
 PROPOSALS = 1_000
 POLL_INTERVAL = 5.0
-DSTACK_GOV = Path(sys.executable).parent / "dstack-gov"
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -67,25 +64,13 @@ async def run_bot(
 ) -> dict[str, float]:
     """Start `dstack-gov run`, wait for `expect` announcements and two watcher passes, read its memory."""
     config = write_run_config(gov, anvil_url, telegram, directory, poll_interval=POLL_INTERVAL)
-    env = {**os.environ, "DSTACK_GOV_TELEGRAM_TOKEN": telegram.token}
     started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        str(DSTACK_GOV), "run", "--config", str(config), "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        await asyncio.wait_for(process.stdout.readline(), 60)
+    async with run_process(config, telegram.token, startup=60) as (process, _):
         await telegram.wait_for(lambda: announced(telegram) >= expect or None, within=900, what="announcements")
         announce_seconds = time.monotonic() - started
         await asyncio.sleep(2 * POLL_INTERVAL)  # two watcher passes over every open proposal
         memory = memory_kib(process.pid)
-        process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), 120)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        code = await stop_with_sigterm(process, within=120)
     return {"rss": memory["VmRSS"] / 1024, "peak": memory["VmHWM"] / 1024, "seconds": announce_seconds,
             "exit": code}  # fmt: skip
 

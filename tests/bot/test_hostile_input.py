@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import signal
-import sys
-from pathlib import Path
-
 import httpx
 
-from bot.runner import BotRuntime
 from bot.webhook import SECRET_HEADER, webhook_secret
-from dstack_gov.api import create_api, listen
-from tests.helpers.bot import CHAT, OWNER_1, PROPOSER, replies_to, settings_for, warnings_to, write_run_config
+from tests.helpers.bot import (
+    CHAT,
+    OWNER_1,
+    PROPOSER,
+    replies_to,
+    run_process,
+    running_webhook,
+    stop_with_sigterm,
+    warnings_to,
+    write_run_config,
+)
 from tests.helpers.hostile_documents import DEEP_JSON, DEEP_YAML
-
-DSTACK_GOV = Path(sys.executable).parent / "dstack-gov"
 
 
 async def test_run_refuses_hostile_documents_and_bodies_and_stays_responsive(anvil, gov, telegram, tmp_path):
     config = write_run_config(gov, anvil.url, telegram, tmp_path)
-    env = {**os.environ, "DSTACK_GOV_TELEGRAM_TOKEN": telegram.token}
-    with (tmp_path / "run.log").open("w") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            str(DSTACK_GOV), "run", "--config", str(config), "--json",
-            stdout=asyncio.subprocess.PIPE, stderr=stderr, env=env,
-        )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        summary = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+    async with run_process(config, telegram.token, log=tmp_path / "run.log") as (process, summary):
         # 200 KB each: the flow sequence took PyYAML minutes on the event loop; the JSON overflowed the C stack.
         _, deep_yaml = telegram.send_document(CHAT, PROPOSER, "deep.yaml", DEEP_YAML)
         _, deep_json = telegram.send_document(CHAT, PROPOSER, "deep.json", b'{"title":' + DEEP_JSON + b"}")
@@ -46,31 +37,17 @@ async def test_run_refuses_hostile_documents_and_bodies_and_stays_responsive(anv
             assert (deep.status_code, deep.json()) == (400, {"error": "body: nested deeper than 64 levels"})
             assert (await client.get("/healthz")).status_code == 200
         assert process.returncode is None
-        process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), 30)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        code = await stop_with_sigterm(process)
     assert code == 0
     assert "Traceback" not in (tmp_path / "run.log").read_text()
     assert gov.store.list_proposals() == []
 
 
 async def test_webhook_route_refuses_a_deep_update_and_keeps_serving(gov, telegram):
-    sock = listen("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    service = gov.service()
-    settings = settings_for(gov, telegram, webhook_url="https://gov.example/telegram/hook")
-    runtime = BotRuntime(settings, service, db_url=gov.db_url, http_app=create_api(service, token=None),
-                         http_socket=sock, webhook=True)  # fmt: skip
     secret = {SECRET_HEADER: webhook_secret(telegram.token)}
-    try:
-        async with runtime, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deep = await client.post("/telegram/hook", content=DEEP_JSON, headers=secret)
-            assert deep.status_code == 400
-            update = telegram.message_update(CHAT, OWNER_1, "/pending")
-            assert (await client.post("/telegram/hook", json=update, headers=secret)).status_code == 200
-            await telegram.wait_for(lambda: replies_to(telegram, update["message"]["message_id"]), what="a reply")
-    finally:
-        sock.close()
+    async with running_webhook(gov, telegram) as (_, url), httpx.AsyncClient(base_url=url, timeout=30) as client:
+        deep = await client.post("/telegram/hook", content=DEEP_JSON, headers=secret)
+        assert deep.status_code == 400
+        update = telegram.message_update(CHAT, OWNER_1, "/pending")
+        assert (await client.post("/telegram/hook", json=update, headers=secret)).status_code == 200
+        await telegram.wait_for(lambda: replies_to(telegram, update["message"]["message_id"]), what="a reply")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ from hexbytes import HexBytes
 from bot.actors import TelegramActor
 from bot.runner import BotRuntime
 from bot.settings import BotSettings, Roles
+from dstack_gov.api import create_api, listen
 from proposals.catalogue import get_action
 from proposals.models import Proposal
 from proposals.planning import ChangeRequest, RequestedAction
@@ -34,6 +39,8 @@ OWNER_1 = FakeUser(2001, "Olga", "olga")
 OWNER_2 = FakeUser(2002, "Omar")
 STRANGER = FakeUser(3001, "Mallory")
 CAST = Path(__file__).resolve().parents[2] / "node_modules/.bin/cast"
+DSTACK_GOV = Path(sys.executable).parent / "dstack-gov"
+WEBHOOK_URL = "https://gov.example/telegram/hook"
 
 
 def settings_for(gov: Governance, telegram: FakeTelegram, **overrides: Any) -> BotSettings:
@@ -64,6 +71,52 @@ async def running_bot(
     runtime = BotRuntime(settings_for(gov, telegram, **overrides), service or gov.service(), db_url=gov.db_url)
     async with runtime:
         yield runtime
+
+
+@asynccontextmanager
+async def running_webhook(gov: Governance, telegram: FakeTelegram) -> AsyncIterator[tuple[BotRuntime, str]]:
+    """Run the bot in webhook mode beside the API on a free loopback port; yield it and that port's base URL."""
+    sock = listen("127.0.0.1", 0)
+    service = gov.service()
+    settings = settings_for(gov, telegram, webhook_url=WEBHOOK_URL)
+    runtime = BotRuntime(settings, service, db_url=gov.db_url, http_app=create_api(service, token=None),
+                         http_socket=sock, webhook=True)  # fmt: skip
+    try:
+        async with runtime:
+            yield runtime, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+@asynccontextmanager
+async def run_process(
+    config: Path, token: str, *options: str, log: Path | None = None, startup: float = 30.0
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, Any]]]:
+    """Start `dstack-gov [options] run --config <config> --json` (stderr to `log`, else dropped).
+
+    Yield the process and its start-up summary line; kill it on the way out if it is still running.
+    """
+    env = {**os.environ, "DSTACK_GOV_TELEGRAM_TOKEN": token}
+    with ExitStack() as files:
+        stderr = files.enter_context(log.open("w")) if log is not None else asyncio.subprocess.DEVNULL
+        process = await asyncio.create_subprocess_exec(
+            str(DSTACK_GOV), *options, "run", "--config", str(config), "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=stderr, env=env,
+        )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        summary = json.loads(await asyncio.wait_for(process.stdout.readline(), startup))
+        yield process, summary
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def stop_with_sigterm(process: asyncio.subprocess.Process, *, within: float = 30.0) -> int:
+    """Send SIGTERM and return the exit code (TimeoutError if it takes longer than `within`)."""
+    process.send_signal(signal.SIGTERM)
+    return await asyncio.wait_for(process.wait(), within)
 
 
 @asynccontextmanager
