@@ -155,7 +155,7 @@ SERVICE_INTERNALS = {"store", "reader", "w3", "client", "planner", "known"}
 
 
 def _owner_name(node: ast.expr) -> str:
-    """Name what an attribute is read from: `context.service` -> service, `service_for(s)` -> service_for."""
+    """Name what an attribute is read from: `gov.core.service` -> service, `service_for(s)` -> service_for."""
     if isinstance(node, ast.Call):
         return _owner_name(node.func)
     if isinstance(node, ast.Attribute):
@@ -233,15 +233,6 @@ BOT_SERVICE_INTERNALS = {"store", "reader", "client", "w3", "planner", "executor
 BOT_CHAIN_HANDLES = {"reader", "w3"}
 
 
-def _read_from(node: ast.expr) -> str:
-    """Name what an attribute is read from: `gov.core.service` -> service, `service_for(x)` -> service_for."""
-    if isinstance(node, ast.Call):
-        return _read_from(node.func)
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else ""
-
-
 def _bot_facade_breaches(source: str) -> list[str]:
     breaches = []
     for node in ast.walk(ast.parse(source)):
@@ -256,9 +247,9 @@ def _bot_facade_breaches(source: str) -> list[str]:
             ]
         elif isinstance(node, ast.Attribute) and (
             node.attr in BOT_CHAIN_HANDLES
-            or (node.attr in BOT_SERVICE_INTERNALS and "service" in _read_from(node.value).lower())
+            or (node.attr in BOT_SERVICE_INTERNALS and "service" in _owner_name(node.value).lower())
         ):
-            breaches.append(f"line {node.lineno}: {_read_from(node.value)}.{node.attr}")
+            breaches.append(f"line {node.lineno}: {_owner_name(node.value)}.{node.attr}")
     return sorted(breaches, key=lambda breach: int(breach.split()[1].rstrip(":")))
 
 
