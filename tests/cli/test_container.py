@@ -17,7 +17,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pytest
 import yaml
 
 from dstack_gov.anvil import free_port
@@ -25,17 +24,10 @@ from dstack_gov.config import load_config
 from tests.helpers.bot import write_run_config
 from tests.helpers.config_file import write_config
 from tests.helpers.fake_telegram import FakeTelegram
-from tests.helpers.governance import Governance, build_governance
 from tests.helpers.processes import stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def gov(w3, eth_client, safe_infra, tmp_path) -> Governance:
-    """A 2-of-3 Safe owning a fresh KMS and app, with an executor key."""
-    return build_governance(w3, eth_client, safe_infra, tmp_path)
 
 
 def dockerfile() -> str:
