@@ -16,9 +16,6 @@ from typing import ParamSpec, TypeVar
 
 from proposals.service import GovernanceService
 
-# Seconds a bot write waits for another process's lock on a SQLite database: the API's bound
-# (dstack_gov/api/context.py), so both front ends answer "busy, try again" alike.
-WRITE_LOCK_WAIT = 2.0
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -43,9 +40,9 @@ class Core:
         """Run a core call that changes state, one at a time (soon Unavailable if another process locks the db)."""
 
         def locked() -> T:
-            # A database locked by another process fails fast (Unavailable) instead of holding the write
-            # lock, which the API shares, for the store's whole 30 s busy timeout.
-            with self.write_lock, self.service.lock_wait(WRITE_LOCK_WAIT):
+            # A database locked by another process fails fast (Unavailable, after the service's write bound,
+            # the API's too) instead of holding the write lock, which the API shares, for the store's 30 s.
+            with self.write_lock, self.service.lock_wait():
                 return fn(*args, **kwargs)
 
         loop = asyncio.get_running_loop()

@@ -23,7 +23,7 @@ from telegram import Update
 from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.context import GovApplication
-from bot.core import WRITE_LOCK_WAIT, Core
+from bot.core import Core
 from bot.outbox import Outbox
 from bot.store import BotStore
 from proposals.errors import GovernanceError
@@ -132,7 +132,7 @@ class UpdateIntake:
                 offset = update.update_id + 1
 
     def _keep(self, update: Update) -> bool:
-        with self.core.service.lock_wait(WRITE_LOCK_WAIT):  # a locked SQLite file fails in seconds, not 30
+        with self.core.service.lock_wait():  # a locked SQLite file fails in seconds, not 30
             return self.bot_store.record_update(update.update_id, json.dumps(update.to_dict()))
 
     async def _handle_kept(self) -> None:

@@ -16,7 +16,7 @@ from web3 import Web3
 from proposals.execution import Executor
 from proposals.models import OPEN_STATES, AuditEntry, ProposalState
 from proposals.store.base import Store
-from proposals.store.engine import lock_wait
+from proposals.store.engine import WRITE_LOCK_WAIT, lock_wait
 
 # Open proposals looked at when counting their signatures; far more than any Safe ever has open.
 MAX_OPEN_COUNTED = 10_000
@@ -79,8 +79,11 @@ class ServiceOperations:
         return ChainHead(int(self.w3.eth.chain_id), int(self.w3.eth.block_number))
 
     @contextmanager
-    def lock_wait(self, seconds: float) -> Iterator[None]:
-        """Within the block, a database locked by another process fails after `seconds` (Unavailable)."""
+    def lock_wait(self, seconds: float = WRITE_LOCK_WAIT) -> Iterator[None]:
+        """Within the block, a database locked by another process fails after `seconds` (Unavailable).
+
+        The default is the front ends' write bound (WRITE_LOCK_WAIT), shared by the API and the bot.
+        """
         with lock_wait(seconds):
             yield
 

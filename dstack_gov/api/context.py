@@ -18,12 +18,6 @@ from .metrics import Metrics
 if TYPE_CHECKING:
     from .telegram import TelegramAuth
 
-# Seconds an API write waits for another process's lock on a SQLite database before answering 503.
-# The write lock is held meanwhile, so the bot and other requests queue behind this wait: it is kept
-# short instead of the store's 30 s default. The lock itself is still awaited without a bound,
-# because the request ahead may be an execution waiting for its receipt: a legitimate, finite wait.
-API_LOCK_WAIT = 2.0
-
 
 @dataclass(frozen=True)
 class ApiContext:
@@ -41,7 +35,9 @@ class ApiContext:
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Take the write lock; inside, a database locked by another process fails fast (503, Retry-After)."""
-        with self.writes, self.service.lock_wait(API_LOCK_WAIT):
+        # The service's short write bound (not the store's 30 s) while the write lock is held. The lock itself
+        # is awaited without a bound: the request ahead may be an execution waiting for its receipt.
+        with self.writes, self.service.lock_wait():
             yield
 
 

@@ -22,6 +22,10 @@ from proposals.errors import InvalidInput, Unavailable
 SQLITE_BUSY_TIMEOUT = 30
 # Seconds after which a caller refused because the database was locked may try again.
 BUSY_RETRY_AFTER = 5
+# Seconds a front end's write (the API's, the bot's) waits for another process's lock before giving up.
+# The front ends' shared write lock is held meanwhile, so everything queues behind this wait: it is kept
+# short instead of SQLITE_BUSY_TIMEOUT, and both front ends answer "busy, try again" alike.
+WRITE_LOCK_WAIT = 2.0
 _REASON_CHARS = 200
 # The busy timeout for statements run in this context; None means SQLITE_BUSY_TIMEOUT.
 _lock_wait: ContextVar[float | None] = ContextVar("sqlite_lock_wait", default=None)
