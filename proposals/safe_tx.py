@@ -110,8 +110,16 @@ def batch_call(calls: Sequence[tuple[ChecksumAddress, bytes]], multi_send: Check
     if len(calls) == 1:
         to, data = calls[0]
         return to, data, CALL
-    packed = b"".join(bytes(MultiSendTx(MultiSendOperation.CALL, to, 0, data).encoded_data) for to, data in calls)
-    return multi_send, _MULTI_SEND + encode(["bytes"], [packed]), DELEGATECALL
+    return multi_send, multi_send_data([(to, 0, data, CALL) for to, data in calls]), DELEGATECALL
+
+
+def multi_send_data(inner: Sequence[tuple[ChecksumAddress, int, bytes, int]]) -> bytes:
+    """Return the multiSend calldata that packs `inner` (to, value, data, operation) calls."""
+    packed = b"".join(
+        bytes(MultiSendTx(MultiSendOperation(operation), to, value, data).encoded_data)
+        for to, value, data, operation in inner
+    )
+    return _MULTI_SEND + encode(["bytes"], [packed])
 
 
 def unbatch(to: ChecksumAddress, data: bytes, operation: int, multi_send_addresses: Sequence[str],

@@ -16,8 +16,8 @@ from proposals.catalogue import Action, get_action, render_value
 from proposals.decode import DescribedCall, Known, describe_tx
 from proposals.errors import ActionsMismatch, InvalidInput
 from proposals.models import ActionCall, Proposal, ProposalKind, SafeTxData
-from proposals.safe_tx import CALL, DELEGATECALL, unbatch
-from proposals.undecoded import UNDECODED, rebatch, undecoded_call
+from proposals.safe_tx import CALL, DELEGATECALL, multi_send_data, unbatch
+from proposals.undecoded import UNDECODED, undecoded_call
 
 InnerCall = tuple[ChecksumAddress, int, bytes, int]  # to, value, data, operation
 
@@ -45,7 +45,7 @@ def describe_stored(proposal: Proposal, known: Known) -> list[DescribedCall]:
             raise _mismatch(proposal, f"action {index} ({action.name}) does not encode to call {index}")
         rendered = {k: render_value(v) for k, v in values.items()}
         described.append(DescribedCall(to, 0, CALL, action.describe(values, to), action.name, action.risk, rendered))
-    if len(inner) > 1 and (rebatch(inner) != tx.data or tx.value != 0):
+    if len(inner) > 1 and (multi_send_data(inner) != tx.data or tx.value != 0):
         raise _mismatch(proposal, "the MultiSend batch is not the stored actions' batch")
     return described
 

@@ -8,13 +8,9 @@ signer never sees another action than the calldata.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_abi import encode
 from eth_typing import ChecksumAddress
-from eth_utils import function_signature_to_4byte_selector
-from safe_eth.safe.multi_send import MultiSendOperation, MultiSendTx
 from web3 import Web3
 
 from proposals.catalogue import Risk
@@ -23,7 +19,6 @@ from proposals.models import ActionCall
 from proposals.safe_tx import DELEGATECALL
 
 UNDECODED = "undecoded"
-_MULTI_SEND = function_signature_to_4byte_selector("multiSend(bytes)")
 
 
 @dataclass(frozen=True)
@@ -71,12 +66,3 @@ def undecoded_call(call: ActionCall) -> UndecodedCall | None:
     text = describe_undecoded(to, int(value), raw, int(operation))
     described = DescribedCall(to, int(value), int(operation), text, None, Risk.HIGH, {})
     return UndecodedCall(to, int(value), int(operation), raw, described)
-
-
-def rebatch(inner: Sequence[tuple[ChecksumAddress, int, bytes, int]]) -> bytes:
-    """Return the multiSend calldata that packs `inner` (to, value, data, operation) calls."""
-    packed = b"".join(
-        bytes(MultiSendTx(MultiSendOperation(operation), to, value, data).encoded_data)
-        for to, value, data, operation in inner
-    )
-    return _MULTI_SEND + encode(["bytes"], [packed])

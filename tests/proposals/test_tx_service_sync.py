@@ -96,9 +96,9 @@ def test_an_unknown_call_is_imported_undecoded_and_high_risk(gov: Governance, fa
     stranger = dev_account(8).address
     mystery = bytes.fromhex("deadbeef") + bytes(32)
     batch = gov.infra.multi_send_call_only
-    from proposals.undecoded import rebatch
+    from proposals.safe_tx import multi_send_data
 
-    data = rebatch([(gov.kms_address, 0, add_image_data(4), 0), (stranger, 5, mystery, 0)])
+    data = multi_send_data([(gov.kms_address, 0, add_image_data(4), 0), (stranger, 5, mystery, 0)])
     tx = wallet_tx(gov, batch, data, operation=1)
     wallet_propose(gov, fake, gov.owners[0], tx)
 

@@ -12,10 +12,10 @@ from proposals.catalogue import Risk, get_action
 from proposals.decode import Known
 from proposals.errors import ActionsMismatch
 from proposals.models import ActionCall, Proposal, ProposalKind, ProposalState, SafeTxData
-from proposals.safe_tx import CALL, DELEGATECALL, ZERO_ADDRESS
+from proposals.safe_tx import CALL, DELEGATECALL, ZERO_ADDRESS, multi_send_data
 from proposals.stored_actions import describe_stored
 from proposals.tx_import import decoded_actions
-from proposals.undecoded import UNDECODED, rebatch, undecoded_action
+from proposals.undecoded import UNDECODED, undecoded_action
 
 SAFE = Web3.to_checksum_address("0x" + "5a" * 20)
 KMS = Web3.to_checksum_address("0x" + "4b" * 20)
@@ -36,7 +36,7 @@ def proposal(safe_tx: SafeTxData, actions: tuple[ActionCall, ...]) -> Proposal:
 
 
 def test_a_batch_decodes_what_the_catalogue_knows_and_keeps_the_rest_raw_and_high_risk():
-    data = rebatch([(KMS, 0, ADD_IMAGE, CALL), (TARGET, 7, b"\xde\xad\xbe\xef", CALL)])
+    data = multi_send_data([(KMS, 0, ADD_IMAGE, CALL), (TARGET, 7, b"\xde\xad\xbe\xef", CALL)])
     safe_tx = tx(MULTI_SEND, data, DELEGATECALL)
     actions = decoded_actions(safe_tx, KNOWN)
     assert [a.action for a in actions] == ["kms-add-image", UNDECODED]
@@ -72,7 +72,7 @@ def test_an_undecoded_call_that_is_not_exactly_the_calldata_is_never_shown(store
 
 
 def test_a_batch_with_a_hidden_value_is_never_shown():
-    data = rebatch([(KMS, 0, ADD_IMAGE, CALL), (TARGET, 7, b"\xde\xad\xbe\xef", CALL)])
+    data = multi_send_data([(KMS, 0, ADD_IMAGE, CALL), (TARGET, 7, b"\xde\xad\xbe\xef", CALL)])
     safe_tx = tx(MULTI_SEND, data, DELEGATECALL)
     actions = decoded_actions(safe_tx, KNOWN)
     claimed = (actions[0], undecoded_action(TARGET, 0, b"\xde\xad\xbe\xef", CALL))
