@@ -13,6 +13,7 @@ from dstack_gov.anvil import Anvil, free_port
 from dstack_gov.safe_infra import SafeInfra, deploy_safe_infra
 from tests.helpers.chain import KmsFixture, deploy_kms_fixture, dev_account
 from tests.helpers.fake_telegram import FakeTelegram
+from tests.helpers.fake_tx_service import FakeTxService
 from tests.helpers.governance import Governance, build_governance
 
 
@@ -77,3 +78,10 @@ def telegram() -> Iterator[FakeTelegram]:
     """A fake Bot API server on a free loopback port."""
     with FakeTelegram() as fake:
         yield fake
+
+
+@pytest.fixture
+def fake(eth_client: EthereumClient) -> Iterator[FakeTxService]:
+    """The stand-in Safe Transaction Service on 127.0.0.1."""
+    with FakeTxService(eth_client) as service:
+        yield service

@@ -3,35 +3,18 @@ a signature given here reaches the service; a competing transaction is shown bes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from proposals.catalogue import get_action
 from proposals.models import ProposalState
 from proposals.safe_tx import typed_data
 from proposals.safe_wallet import SafeWalletLinks
 from tests.helpers.bot import CHAT, OWNER_1, announcement, propose_image, replies_to, running_bot
-from tests.helpers.fake_tx_service import FakeTxService
-from tests.helpers.proposing import word
+from tests.helpers.proposing import add_image_data, word
 from tests.helpers.safe_wallet import synced_service, wallet_propose, wallet_tx
 
 LINKS = SafeWalletLinks("https://wallet.test", "anvil")
 
 
-@pytest.fixture
-def fake(eth_client) -> Iterator[FakeTxService]:
-    """The stand-in Safe Transaction Service on 127.0.0.1."""
-    with FakeTxService(eth_client) as service:
-        yield service
-
-
-def add_image(n: int) -> bytes:
-    return get_action("kms-add-image").encode({"osImageHash": bytes.fromhex(word(n)[2:])})
-
-
 async def test_a_safe_wallet_transaction_is_announced_signed_in_telegram_and_executed(gov, telegram, fake):
-    tx = wallet_tx(gov, gov.kms_address, add_image(1))
+    tx = wallet_tx(gov, gov.kms_address, add_image_data(1))
     safe_tx_hash = wallet_propose(gov, fake, gov.owners[1], tx)
     service = synced_service(gov, fake, with_executor=True, links=LINKS)
     async with running_bot(gov, telegram, service, poll_interval=0.3):
@@ -67,7 +50,7 @@ async def test_a_signature_given_in_telegram_reaches_the_service_and_a_competito
                                 what="the signature on the service")  # fmt: skip
         assert fake.txs[ours.safe_tx_hash].proposer == gov.owners[0].address
 
-        wallet_propose(gov, fake, gov.owners[2], wallet_tx(gov, gov.kms_address, add_image(3), nonce=ours.nonce))
+        wallet_propose(gov, fake, gov.owners[2], wallet_tx(gov, gov.kms_address, add_image_data(3), nonce=ours.nonce))
         theirs = await telegram.wait_for(lambda: announcement(telegram, ours.id + 1), what="the competitor")
         assert f"competing: #{ours.id} also use(s) nonce {ours.nonce}" in theirs.text
         await telegram.wait_for(

@@ -31,6 +31,11 @@ def word(n: int) -> str:
     return "0x" + n.to_bytes(32, "big").hex()
 
 
+def add_image_data(n: int) -> bytes:
+    """Return the calldata that whitelists OS image `word(n)` on a KMS (a Safe{Wallet} transaction's data)."""
+    return get_action("kms-add-image").encode({"osImageHash": bytes.fromhex(word(n)[2:])})
+
+
 def request(title: str, *actions: tuple[str, dict[str, Any], str | None]) -> ChangeRequest:
     """Return a change request from (action name, raw values, target) triples."""
     return ChangeRequest(title, tuple(RequestedAction(get_action(n), v, t) for n, v, t in actions))

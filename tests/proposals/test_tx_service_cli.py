@@ -12,13 +12,12 @@ import pytest
 from dstack_gov.config import load_config
 from dstack_gov.wiring import build_service
 from foundation.redaction import REDACTED, install_log_redaction
-from proposals.catalogue import get_action
 from proposals.safe_tx import safe_tx_hashes, typed_data
 from tests.helpers.cli import run_cli
 from tests.helpers.config_file import write_config
 from tests.helpers.fake_tx_service import FakeTxService
 from tests.helpers.governance import Governance
-from tests.helpers.proposing import word
+from tests.helpers.proposing import add_image_data
 from tests.helpers.safe_wallet import tx_client, wallet_tx
 
 API_KEY = "stx-test-key-9f8e7d6c5b4a"
@@ -39,7 +38,7 @@ def synced_config(gov: Governance, anvil_url: str, fake: FakeTxService, tmp_path
 
 def test_reconcile_imports_and_status_links_to_safe_wallet(capsys, anvil, gov: Governance, fake, tmp_path):
     config = synced_config(gov, anvil.url, fake, tmp_path)
-    data = get_action("kms-add-image").encode({"osImageHash": bytes.fromhex(word(1)[2:])})
+    data = add_image_data(1)
     tx = wallet_tx(gov, gov.kms_address, data)
     owner = gov.owners[0]
     safe_tx_hash = safe_tx_hashes(tx).safe_tx_hash

@@ -3,35 +3,23 @@ delegate posting at creation, and a nested-Safe owner's EIP-1271 signature both 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from eth_account import Account
 from safe_eth.safe import Safe
 from safe_eth.safe.safe_signature import SafeSignatureContract
 
 from dstack_gov.safe_infra import create_safe
-from proposals.catalogue import get_action
 from proposals.models import ProposalState, SignatureKind
 from proposals.safe_tx import safe_tx_hashes, typed_data
 from proposals.tx_service import TxServiceError
 from tests.helpers.chain import dev_account
-from tests.helpers.fake_tx_service import FakeTxService
 from tests.helpers.governance import Governance, build_governance
-from tests.helpers.proposing import propose_image, sign, word
+from tests.helpers.proposing import add_image_data, propose_image, sign
 from tests.helpers.safe_wallet import synced_service, tx_client, wallet_propose, wallet_tx
 
 
-@pytest.fixture
-def fake(eth_client) -> Iterator[FakeTxService]:
-    """The stand-in Safe Transaction Service on 127.0.0.1."""
-    with FakeTxService(eth_client) as service:
-        yield service
-
-
 def image_tx(gov: Governance, n: int):
-    data = get_action("kms-add-image").encode({"osImageHash": bytes.fromhex(word(n)[2:])})
-    return wallet_tx(gov, gov.kms_address, data)
+    return wallet_tx(gov, gov.kms_address, add_image_data(n))
 
 
 def eip712(account, tx) -> bytes:

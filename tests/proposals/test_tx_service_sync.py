@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from eth_account import Account
 
-from proposals.catalogue import Risk, get_action
+from proposals.catalogue import Risk
 from proposals.models import ProposalKind, ProposalState, SignatureKind
 from proposals.safe_tx import safe_tx_hashes, typed_data
 from proposals.tx_outbox import OutboxStatus
 from tests.helpers.chain import dev_account
 from tests.helpers.fake_tx_service import FakeTxService
 from tests.helpers.governance import Governance
-from tests.helpers.proposing import propose_image, sign, word
+from tests.helpers.proposing import add_image_data, propose_image, sign, word
 from tests.helpers.safe_wallet import synced_service, wallet_confirm, wallet_propose, wallet_tx
-
-
-@pytest.fixture
-def fake(eth_client) -> Iterator[FakeTxService]:
-    """The stand-in Safe Transaction Service on 127.0.0.1."""
-    with FakeTxService(eth_client) as service:
-        yield service
-
-
-def add_image_data(n: int) -> bytes:
-    return get_action("kms-add-image").encode({"osImageHash": bytes.fromhex(word(n)[2:])})
 
 
 def test_the_first_signature_posts_the_transaction_and_later_ones_confirm(gov: Governance, fake: FakeTxService):
