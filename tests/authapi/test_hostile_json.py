@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,7 +17,7 @@ from dstack_gov.anvil import free_port
 from tests.authapi.conftest import webhook_client
 from tests.authapi.world import app_request
 from tests.helpers.hostile_documents import DEEP_JSON
-from tests.helpers.processes import stop
+from tests.helpers.processes import stop, wait_until_serving
 
 KMS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 APP = "0x" + "11" * 20
@@ -38,20 +37,6 @@ ENTRIES = {
         "127.0.0.1",
     ],
 }
-
-
-def wait_until_answering(process: subprocess.Popen[bytes], url: str, timeout: float = 30.0) -> None:
-    """Poll `url` until the server answers at all (GET / is a 500 while the chain is unreadable)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            httpx.get(url, timeout=5)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError(
-        process.stderr.read().decode() if process.poll() is not None and process.stderr else "no answer"
-    )
 
 
 @pytest.fixture
@@ -97,7 +82,7 @@ def test_a_deep_rpc_answer_fails_closed_and_the_server_lives(deep_node, tmp_path
     process = subprocess.Popen(argv, env=env, cwd=tmp_path, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_answering(process, url)
+        wait_until_serving(process, url + "/metrics")  # GET / is a 500 while the chain is unreadable
         with httpx.Client(base_url=url, timeout=30) as client:
             for _ in range(2):
                 verdict = client.post("/bootAuth/app", json=app_request(APP))
