@@ -98,7 +98,6 @@ def test_head_poll_interval_comes_from_the_file_and_must_be_positive(tmp_path):
 def test_with_several_endpoints_the_webhook_asks_the_first(tmp_path):
     path = tmp_path / "dstack-gov.toml"
     path.write_text(
-        '[chain]\nrpc_urls = ["https://a.example/v3/key", "https://b.example/v3/key"]\n'
-        f'[contracts]\nkms = "{KMS}"\n'
+        f'[chain]\nrpc_urls = ["https://a.example/v3/key", "https://b.example/v3/key"]\n[contracts]\nkms = "{KMS}"\n'
     )
     assert load_settings(path, environ={}).rpc_url == "https://a.example/v3/key"
