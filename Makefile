@@ -44,12 +44,14 @@ bench: setup
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/signatures.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/store.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/latency.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/rpc_count.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/authapi/run.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/bot_latency.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/bot_rss.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/signing_page.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/policy_plan.py
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/slow_rpc.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m bench.tx_service_sync
 	PYTHONPATH=$(CURDIR) bash .ci/with-postgres $(BIN)/python bench/failover.py
 
 clean:
