@@ -9,28 +9,11 @@ session), so two replicas never both believe they lead.
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+
+from proposals.store.leadership import LeaderLock
 
 TRY_INTERVAL = 1.0
 HEARTBEAT_INTERVAL = 1.0
-
-
-class LeaderLock(Protocol):
-    """The lock replicas elect with (proposals.store.leadership builds it from the database URL)."""
-
-    # False when there is nobody to elect against (SQLite: one process): the replica leads at once.
-    elects: bool
-    # Seconds without a confirmed heartbeat after which the holder must stop leading.
-    depose_after: float
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free; return True while this process holds it."""
-
-    def heartbeat(self) -> bool:
-        """Return True while this process still holds the lock."""
-
-    def release(self) -> None:
-        """Give the lock up."""
 
 
 class Campaign:

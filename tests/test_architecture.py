@@ -226,6 +226,8 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     # bot's (bot/store.py) and the core's tables are reached through the service only.
     "proposals.store.engine": {"make_engine"},
     "proposals.store.tables": {"NAMING_CONVENTION", "UtcDateTime"},
+    # The lock replicas elect with: the bot campaigns with it, the composition root builds it.
+    "proposals.store.leadership": {"LeaderLock"},
 }
 # What the service holds behind its facade: no bot code reads these attributes of the service (`gov.service`,
 # `core.service`, a `service` argument); the chain ones of nothing at all, since the bot holds no chain client.

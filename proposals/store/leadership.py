@@ -47,6 +47,7 @@ class LeaderLock(Protocol):
     """What a replica campaigns with: `elects` is False when there is nobody to elect against (SQLite)."""
 
     elects: bool
+    # Seconds without a confirmed heartbeat after which the holder must stop leading.
     depose_after: float
 
     def try_acquire(self) -> bool:
