@@ -75,6 +75,17 @@ class KmsReader:
             pin[0].store(pin[1], key, verdict)
         return verdict
 
+    def cached_verdict(self, for_kms: bool, body: bytes) -> Verdict | None:
+        """Return the verdict cached at the current head for exactly this raw body, if any.
+
+        Only a body that passed validation is ever stored, so a hit may skip parsing it again.
+        """
+        pin = self._pin()
+        if pin is None or len(body) > MAX_KEYED_BODY:
+            return None
+        hit = pin[0].lookup((for_kms, body))
+        return hit if isinstance(hit, Verdict) else None
+
     def _pin(self) -> tuple[BlockCache, int] | None:
         """Return the cache and the head to answer at, or None to read the latest block directly."""
         if self.head is None or (head := self.head.current()) is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -21,8 +22,9 @@ def boot_body(is_allowed: bool, reason: str, gateway_app_id: str) -> bytes:
     return dump({"isAllowed": is_allowed, "reason": reason, "gatewayAppId": gateway_app_id})
 
 
+@functools.lru_cache(maxsize=1024)
 def verdict_body(verdict: Verdict) -> bytes:
-    """Return the /bootAuth/* answer carrying the contract's verdict."""
+    """Return the /bootAuth/* answer carrying the contract's verdict (the few distinct ones encoded once)."""
     return boot_body(verdict.is_allowed, verdict.reason, verdict.gateway_app_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -109,3 +110,22 @@ async def test_cache_sees_a_gateway_change(world, cached):
     world.kms_tx("setGatewayAppId", "gateway-v2")
     await asyncio.wait_for(follower.wait_past(at), timeout=30)
     assert (await client.post("/bootAuth/kms", json=kms_request())).json()["gatewayAppId"] == "gateway-v2"
+
+
+async def test_a_cached_repeat_is_found_by_its_raw_body_and_only_after_it_passed_validation(world, cached):
+    client, *_ = cached
+    raw = json.dumps(app_request(world.app)).encode()
+    reader = client._transport.app.state.webhook.reader  # type: ignore[attr-defined]
+    assert reader.cached_verdict(False, raw) is None
+    first = await client.post("/bootAuth/app", content=raw, headers={"content-type": "application/json"})
+    hit = reader.cached_verdict(False, raw)
+    assert hit is not None and hit.is_allowed is True
+    assert reader.cached_verdict(True, raw) is None  # the kms route never shares the app route's answers
+    repeat = await client.post("/bootAuth/app", content=raw, headers={"content-type": "application/json"})
+    assert repeat.content == first.content
+    # A body refused by validation is never stored, so its repeat is refused again, byte for byte.
+    bad = b'{"appId":"0xzz"}'
+    for _ in range(2):
+        refused = await client.post("/bootAuth/app", content=bad, headers={"content-type": "application/json"})
+        assert refused.status_code == 400
+        assert reader.cached_verdict(False, bad) is None
