@@ -139,7 +139,7 @@ async def retry_executions() -> None:
     async with _job("retry-executions") as host:
         if host is None:
             return
-        report = await host.core.write(host.core.service.retry_executions, host.settings.retry_attempts)
+        report = await host.core.write(host.core.service.retry_executions)
         for error in report.errors:
             log.info("retrying executions: %s", error)
 

@@ -53,9 +53,8 @@ class BotSettings:
     base_file_url: str = ""
     reminder_interval: float = 6 * 3600.0
     poll_interval: float = 15.0
-    # Failed executions whose nonce is still free are retried this often, at most `retry_attempts` times.
+    # Failed executions whose nonce is still free are retried this often (how many times: the service's setting).
     retry_interval: float = 60.0
-    retry_attempts: int = 3
     # Long-polling timeout of getUpdates (seconds).
     polling_timeout: float = 10.0
     # First pause before retrying a Bot API call after a network error or 5xx (doubles each time).
