@@ -17,6 +17,7 @@ from eth_utils import function_signature_to_4byte_selector
 from hexbytes import HexBytes
 from web3 import Web3
 
+from proposals.catalogue.model import split_types
 from proposals.chain import block_ranges
 from proposals.errors import ChainError, translate_chain_errors
 
@@ -37,8 +38,7 @@ class Call:
 
     def calldata(self) -> str:
         """Return the 0x-hex calldata."""
-        types = self.function[self.function.index("(") + 1 : -1]
-        arg_types = [t for t in types.split(",") if t]
+        arg_types = list(split_types(self.function))
         return "0x" + (function_signature_to_4byte_selector(self.function) + encode(arg_types, list(self.args))).hex()
 
 
