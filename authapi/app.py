@@ -7,19 +7,19 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 import httpx
 from pydantic import ValidationError
-from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope
 
 from foundation.bounded import ParseError, check_json_depth
 from foundation.redaction import install_log_redaction
+from foundation.request_body import BodyTimeout, ClientGone
 
+from .asgi import App, Reply, route
 from .batching import BatchingRpc
-from .body import BODY_TIMEOUT_SECONDS, BodyTimeout, read_json_body
+from .body import BODY_TIMEOUT_SECONDS, read_json_body
 from .cache import BlockCache
 from .head import HeadFollower
 from .jsonrpc import RpcError
@@ -38,15 +38,15 @@ from .settings import Settings
 
 log = logging.getLogger("authapi")
 
-JSON = "application/json"
-
-
-def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body, status_code=status, media_type=JSON, headers=headers)
+INVALID_REQUEST = Reply(400, INVALID_REQUEST_BODY)
+# Connection: close makes uvicorn drop the connection instead of waiting for the rest of the body.
+SLOW_CLIENT = Reply(408, INVALID_REQUEST_BODY, headers=((b"connection", b"close"),))
+BACKEND_UNAVAILABLE = Reply(200, BACKEND_UNAVAILABLE_BODY)
+STATUS_ERROR = Reply(500, STATUS_ERROR_BODY)
 
 
 class Webhook:
-    """The three handlers, sharing one KMS reader."""
+    """The handlers, sharing one KMS reader."""
 
     def __init__(
         self, reader: KmsReader, *, body_timeout: float = BODY_TIMEOUT_SECONDS, metrics: WebhookMetrics | None = None
@@ -55,83 +55,82 @@ class Webhook:
         self.body_timeout = body_timeout
         self.metrics = metrics or WebhookMetrics()
 
-    async def on_status(self, request: Request) -> Response:
+    async def on_status(self, scope: Scope, receive: Receive) -> Reply:
         """Answer GET / with the KMS contract's status, or 500 when the chain cannot be read."""
         try:
             status = await self.reader.status()
         except RpcError as exc:
             log.warning("status check failed: %s (rpc %s)", exc.reason, self.reader.rpc.label)
-            return _json(STATUS_ERROR_BODY, 500)
+            return STATUS_ERROR
         except Exception as exc:
             log.error("status check failed unexpectedly (%s)", type(exc).__name__, exc_info=_debugging())
-            return _json(STATUS_ERROR_BODY, 500)
-        return _json(status_body(status, self.reader.kms_address, self.reader.rpc.label))
+            return STATUS_ERROR
+        return Reply(200, status_body(status, self.reader.kms_address, self.reader.rpc.label))
 
-    async def on_boot_app(self, request: Request) -> Response:
+    async def on_boot_app(self, scope: Scope, receive: Receive) -> Reply:
         """Answer POST /bootAuth/app from the KMS contract's isAppAllowed."""
-        return await self._boot(request, for_kms=False)
+        return await self._boot(scope, receive, for_kms=False)
 
-    async def on_boot_kms(self, request: Request) -> Response:
+    async def on_boot_kms(self, scope: Scope, receive: Receive) -> Reply:
         """Answer POST /bootAuth/kms from the KMS contract's isKmsAllowed."""
-        return await self._boot(request, for_kms=True)
+        return await self._boot(scope, receive, for_kms=True)
 
-    async def _boot(self, request: Request, *, for_kms: bool) -> Response:
+    async def on_metrics(self, scope: Scope, receive: Receive) -> Reply:
+        """Answer GET /metrics: how long bootAuth answers take (Prometheus text format)."""
+        return Reply(200, self.metrics.render(), METRICS_CONTENT_TYPE.encode())
+
+    async def _boot(self, scope: Scope, receive: Receive, *, for_kms: bool) -> Reply:
         started = time.perf_counter()
         try:
-            return await self._answer(request, for_kms=for_kms)
+            return await self._answer(scope, receive, for_kms=for_kms)
         finally:
             self.metrics.observe(for_kms, time.perf_counter() - started)
 
-    async def on_metrics(self, request: Request) -> Response:
-        """Answer GET /metrics: how long bootAuth answers take (Prometheus text format)."""
-        return Response(self.metrics.render(), media_type=METRICS_CONTENT_TYPE)
-
-    async def _answer(self, request: Request, *, for_kms: bool) -> Response:
+    async def _answer(self, scope: Scope, receive: Receive, *, for_kms: bool) -> Reply:
         what = "kms" if for_kms else "app"
-        body = await self._body(request, what)
-        if isinstance(body, Response):
+        body = await self._body(scope, receive, what)
+        if isinstance(body, Reply):
             return body
         if not _debugging() and (hit := self.reader.cached_verdict(for_kms, body)) is not None:
-            return _json(verdict_body(hit))  # the same bytes validated and answered earlier at this head
+            return Reply(200, verdict_body(hit))  # the same bytes validated and answered earlier at this head
         try:
             check_json_depth(body)  # the same bound as every JSON input, before any parser sees it
             boot = BootAuthRequest.model_validate_json(body)
         except ParseError as exc:
             log.info("bootAuth/%s: invalid request (%s)", what, exc.reason)
-            return _json(INVALID_REQUEST_BODY, 400)
+            return INVALID_REQUEST
         except ValidationError as exc:
             log.info("bootAuth/%s: invalid request (%s)", what, _first_error(exc))
-            return _json(INVALID_REQUEST_BODY, 400)
+            return INVALID_REQUEST
         try:
             verdict = await self.reader.verdict(for_kms, boot, body)
         except RpcError as exc:
             log.warning("bootAuth/%s failed closed: %s (rpc %s)", what, exc.reason, self.reader.rpc.label)
-            return _json(BACKEND_UNAVAILABLE_BODY)
+            return BACKEND_UNAVAILABLE
         except Exception as exc:
             log.error("bootAuth/%s failed closed unexpectedly (%s)", what, type(exc).__name__, exc_info=_debugging())
-            return _json(BACKEND_UNAVAILABLE_BODY)
+            return BACKEND_UNAVAILABLE
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "bootAuth/%s app=0x%s instance=0x%s allowed=%s reason=%r",
                 what, boot.app_id.hex(), boot.instance_id.hex(), verdict.is_allowed, verdict.reason,
             )  # fmt: skip
-        return _json(verdict_body(verdict))
+        return Reply(200, verdict_body(verdict))
 
-    async def _body(self, request: Request, what: str) -> bytes | Response:
-        """Return the request body, or the response that refuses it."""
+    async def _body(self, scope: Scope, receive: Receive, what: str) -> bytes | Reply:
+        """Return the request body, or the reply that refuses it."""
         try:
-            body = await read_json_body(request, within=self.body_timeout)
+            body = await read_json_body(scope, receive, within=self.body_timeout)
         except BodyTimeout as exc:
             log.info("bootAuth/%s: refused a slow client: %s", what, exc)
-            # Connection: close makes uvicorn drop the connection instead of waiting for the rest.
-            return _json(INVALID_REQUEST_BODY, 408, headers={"Connection": "close"})
-        except ClientDisconnect:
+            return SLOW_CLIENT
+        except ClientGone:
             # Nobody is left to answer; one line, not an ASGI traceback.
             log.info("bootAuth/%s: the client disconnected before sending its whole body", what)
-            return _json(INVALID_REQUEST_BODY, 400)
+            return INVALID_REQUEST
         if body is None:
             log.info("bootAuth/%s: refused a request that is too large or not JSON", what)
-            return _json(INVALID_REQUEST_BODY, 400)
+            return INVALID_REQUEST
         return body
 
 
@@ -155,7 +154,7 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | None = None) -> App:
     """Build the webhook app for `settings`; `rpc_transport` replaces the network (tests)."""
     rpc = BatchingRpc(RpcClient(settings.rpc_url, timeout=settings.rpc_timeout, transport=rpc_transport))
     head = None
@@ -165,7 +164,7 @@ def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | 
     webhook = Webhook(reader, body_timeout=settings.body_timeout, metrics=WebhookMetrics())
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan() -> AsyncIterator[None]:
         # httpx and uvicorn log request URLs (the RPC key included) at DEBUG, whoever set up logging.
         unredact = install_log_redaction()
         freeze_startup_heap()
@@ -176,14 +175,10 @@ def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | 
             gc.unfreeze()
             unredact()
 
-    app = Starlette(
-        routes=[
-            Route("/", webhook.on_status, methods=["GET"]),
-            Route("/bootAuth/app", webhook.on_boot_app, methods=["POST"]),
-            Route("/bootAuth/kms", webhook.on_boot_kms, methods=["POST"]),
-            Route("/metrics", webhook.on_metrics, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
-    app.state.webhook = webhook
-    return app
+    routes = {
+        "/": route(webhook.on_status, "GET"),
+        "/bootAuth/app": route(webhook.on_boot_app, "POST"),
+        "/bootAuth/kms": route(webhook.on_boot_kms, "POST"),
+        "/metrics": route(webhook.on_metrics, "GET"),
+    }
+    return App(routes, lifespan=lifespan, state=SimpleNamespace(webhook=webhook))

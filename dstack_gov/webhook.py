@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Unpack
 
-from starlette.applications import Starlette
-
 from authapi.app import create_app
+from authapi.asgi import App
 from authapi.settings import Overrides, Settings, settings_from_config
 from dstack_gov.config import load_config, resolve_config_path
 from foundation.recursion import settle_recursion_limit
@@ -29,7 +28,7 @@ def load_settings(
     return settings_from_config(config, **overrides)
 
 
-def create_app_from_env() -> Starlette:
+def create_app_from_env() -> App:
     """Build the webhook from the config file and environment (for `uvicorn --factory`)."""
     settle_recursion_limit()  # this process's entry point: undo py_ecc's raised limit (foundation.recursion)
     return create_app(load_settings())

@@ -122,7 +122,7 @@ def running(server: Server, rpc_url: str, kms: str, workdir: Path) -> Iterator[i
     command = [
         sys.executable, "-m", "uvicorn", server.factory, "--factory", "--app-dir", str(HERE),
         "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--log-level", "warning",
+        "--no-access-log", "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
     ]  # fmt: skip
     process = subprocess.Popen(command, env=env, cwd=workdir)
     try:

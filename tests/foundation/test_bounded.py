@@ -104,6 +104,21 @@ def test_check_json_depth_alone():
     assert refusal(check_json_depth, b"[[[1]]]", 2) == "nested deeper than 2 levels"
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_the_bracket_count_shortcut_agrees_with_the_scan_in_every_json_encoding(encoding):
+    # The check skips the scan when the data holds few opening-bracket bytes; that must never let
+    # through what the scan refuses, whichever encoding json.loads would detect.
+    for text in ('{"a":[[[1]]]}', '[[["[[[[", {"b": [2]}]]]', '{"k": "[{[{"}', "[" * 3 + "]" * 3):
+        data = text.encode(encoding)
+        assert json.loads(data) == json.loads(text)
+        for max_depth in range(6):
+            refused = refusal(check_json_depth, data, max_depth) if json_depth(data) > max_depth else None
+            if refused is None:
+                check_json_depth(data, max_depth)
+            else:
+                assert refused == f"nested deeper than {max_depth} levels"
+
+
 @pytest.mark.parametrize(
     "text",
     [
