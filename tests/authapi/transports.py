@@ -9,19 +9,28 @@ from typing import Any
 import httpx
 from eth_abi.abi import encode
 
-from authapi.transport import AiohttpTransport
+from authapi.http1 import Http1Pool, PostError, PostTimeout
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
-    """Pass requests to the webhook's own transport and keep each JSON-RPC batch that was sent."""
+    """Pass requests to the webhook's own HTTP/1.1 pool and keep each JSON-RPC batch that was sent."""
 
     def __init__(self) -> None:
-        self.inner = AiohttpTransport(timeout=10, max_connections=4)
+        self.pool: Http1Pool | None = None  # made on the first request, for its URL
         self.batches: list[list[dict[str, Any]]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.batches.append(json.loads(await request.aread()))
-        return await self.inner.handle_async_request(request)
+        body = await request.aread()
+        self.batches.append(json.loads(body))
+        if self.pool is None:
+            self.pool = Http1Pool(str(request.url), timeout=10, max_connections=4)
+        try:
+            status, content = await self.pool.post(body)
+        except PostTimeout:
+            raise httpx.ReadTimeout("timed out", request=request) from None
+        except PostError as exc:
+            raise httpx.ConnectError(exc.reason, request=request) from None
+        return httpx.Response(status, content=content, request=request)
 
     def methods(self) -> list[list[str]]:
         """Return the method names of every batch, in order."""
@@ -38,7 +47,8 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         return [batch for batch in blocks if batch]
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        if self.pool is not None:
+            await self.pool.aclose()
 
 
 Answer = Callable[[list[dict[str, Any]]], httpx.Response]
