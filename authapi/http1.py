@@ -25,6 +25,8 @@ from typing import cast
 import httptools
 import httpx
 
+from foundation.deadline import within
+
 from .jsonrpc import MAX_ANSWER_BYTES
 
 _TOO_LARGE = f"answer larger than {MAX_ANSWER_BYTES >> 20} MiB"
@@ -193,7 +195,7 @@ class Http1Pool:
             raise PostError("closed")
         request = b"%b%d\r\n\r\n%b" % (self._head, len(body), body)
         try:
-            async with asyncio.timeout(self._timeout), self._slots:
+            async with within(self._timeout), self._slots:
                 status, content, encoding = await self._exchange(request)
         except TimeoutError:
             raise PostTimeout("timed out") from None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TypeVar
+
+from foundation.deadline import within
 
 from .batching import BatchingRpc
 from .cache import BlockCache
@@ -109,7 +110,7 @@ class KmsReader:
     async def _within_deadline(self, work: Awaitable[T]) -> T:
         """Await `work`, all its round trips included, for at most the RPC timeout."""
         try:
-            async with asyncio.timeout(self.timeout):
+            async with within(self.timeout):
                 return await work
         except TimeoutError:
             raise RpcError(f"no answer from the RPC node within {self.timeout:g} s") from None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 
 from starlette.types import Receive
+
+from . import deadline
 
 # uvicorn bounds idle keep-alive connections, not a request whose body never finishes: without a
 # deadline each such client would hold a connection and a task forever.
@@ -35,7 +36,7 @@ def header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
 async def read_body(receive: Receive, *, max_bytes: int, within: float = BODY_TIMEOUT_SECONDS) -> bytes:
     """Return the whole body; raise BodyTooLarge past `max_bytes`, BodyTimeout after `within` s, or ClientGone."""
     try:
-        async with asyncio.timeout(within):
+        async with deadline.within(within):
             return await _read(receive, max_bytes)
     except TimeoutError:
         raise BodyTimeout(f"request body not received within {within:g} s") from None
