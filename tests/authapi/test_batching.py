@@ -26,9 +26,10 @@ PATIENT = 60.0
 def node(seen: list[list[dict]], fail_data: str = "0xbad") -> httpx.MockTransport:
     """A node that answers ALLOWED, GATEWAY for gatewayAppId, and an error for calldata `fail_data`."""
 
-    def handle(request: httpx.Request) -> httpx.Response:
+    async def handle(request: httpx.Request) -> httpx.Response:
         batch = json.loads(request.content)
         seen.append(batch)
+        await asyncio.sleep(0.01)  # as a real node does, let the requests that arrive meanwhile queue up
         out = []
         for call in batch:
             data = call["params"][0]["data"]
@@ -127,3 +128,39 @@ async def test_concurrent_webhook_requests_get_their_own_answers(anvil, world):
     assert len(rpc.batches) < len(bodies)
     for batch in rpc.batches:
         assert sum(c["params"][0]["data"] == "0x95f51931" for c in batch) == 1
+
+
+async def test_a_lone_request_cancelled_mid_post_frees_its_slot():
+    release = asyncio.Event()
+    seen: list[list[dict]] = []
+    answer = node(seen)
+
+    async def first_hangs(request: httpx.Request) -> httpx.Response:
+        if not seen:
+            seen.append([])
+            await release.wait()  # never set: this POST only ends by cancellation
+        return await answer.handle_async_request(request)
+
+    rpc = BatchingRpc(
+        RpcClient("http://node.test", timeout=30, transport=httpx.MockTransport(first_hangs)), max_in_flight=1
+    )
+    lone = asyncio.ensure_future(rpc.batch([eth_call(KMS, "0x01"), GATEWAY_CALL]))
+    await asyncio.sleep(0.05)
+    lone.cancel()  # as the request's own deadline does
+    with pytest.raises(asyncio.CancelledError):
+        await lone
+    async with asyncio.timeout(5):  # with the only slot leaked, this would queue forever
+        assert await rpc.batch([eth_call(KMS, "0x02"), GATEWAY_CALL]) == [ALLOWED, GATEWAY]
+    await rpc.aclose()
+
+
+async def test_a_defect_under_a_lone_post_fails_it_closed_in_one_log_line(caplog):
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise ValueError("a defect, with s3cret text")
+
+    rpc = BatchingRpc(RpcClient("http://node.test", timeout=2, transport=httpx.MockTransport(broken)))
+    with pytest.raises(RpcError, match="unexpected ValueError while asking the RPC node"):
+        await rpc.batch([eth_call(KMS, "0x01")])
+    await rpc.aclose()
+    assert [r.getMessage() for r in caplog.records] == ["RPC batch failed unexpectedly (ValueError)"]
+    assert "s3cret" not in caplog.text
