@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from starlette.types import Receive
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
 
 from . import deadline
+
+# ASGI's receive callable, spelled out: foundation imports no web framework.
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 # uvicorn bounds idle keep-alive connections, not a request whose body never finishes: without a
 # deadline each such client would hold a connection and a task forever.
