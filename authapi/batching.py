@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -74,7 +75,7 @@ class BatchingRpc:
     async def _post_alone(self, calls: Sequence[Call]) -> list[Any]:
         """Send one request's calls from its own task: with no POST out, there is nobody to share one with."""
         self._in_flight += 1
-        self._last_post = asyncio.get_running_loop().time()
+        self._last_post = time.monotonic()
         try:
             entries = await self.client.post(calls)
         except RpcError:
@@ -85,13 +86,14 @@ class BatchingRpc:
             raise RpcError(_unexpected(exc)) from None
         finally:
             self._in_flight -= 1
-            self._start_posts()
+            if self._queue:
+                self._start_posts()
         return [result_of(entry) for entry in entries]
 
     def _start_posts(self) -> None:
         loop = asyncio.get_running_loop()
         while self._queue and self._in_flight < self._max_in_flight and not self._closed:
-            wait = self._last_post + self._post_spacing - loop.time() if self._in_flight else 0.0
+            wait = self._last_post + self._post_spacing - time.monotonic() if self._in_flight else 0.0
             if wait > 0:
                 if self._timer is None:
                     self._timer = loop.call_later(wait, self._on_timer)
@@ -99,7 +101,7 @@ class BatchingRpc:
             waiters = self._take()
             if not waiters:
                 return
-            self._last_post = loop.time()
+            self._last_post = time.monotonic()
             self._in_flight += 1
             task = loop.create_task(self._post(waiters))
             self._tasks.add(task)

@@ -64,7 +64,8 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()  # kept: asking again per request costs a getpid() on 3.11
+        self.lost: asyncio.Future[None] = self._loop.create_future()
         self.keep_alive = False
         self._answer: asyncio.Future[_Answer] | None = None
         self._received = False
@@ -88,7 +89,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self._reset()
         self.keep_alive = self._received = False
-        self._answer = asyncio.get_running_loop().create_future()
+        self._answer = self._loop.create_future()
         self.transport.write(request)
         return self._answer
 

@@ -45,8 +45,8 @@ class _Ticker:
 _tickers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Ticker] = weakref.WeakKeyDictionary()
 
 
-def _ticker() -> _Ticker:
-    loop = asyncio.get_running_loop()
+def _ticker(loop: asyncio.AbstractEventLoop | None = None) -> _Ticker:
+    loop = loop or asyncio.get_running_loop()
     ticker = _tickers.get(loop)
     if ticker is None:
         ticker = _tickers[loop] = _Ticker(loop)
@@ -68,7 +68,8 @@ class Deadline:
             raise RuntimeError("a deadline must be used inside a task")
         self._task = task
         self._cancelling = task.cancelling()  # cancellations requested before the block are not ours
-        self._ticker = _ticker()
+        # From the task, not get_running_loop(): on Python 3.11 that one costs a getpid() system call.
+        self._ticker = _ticker(task.get_loop())
         self._ticker.add(self, self._seconds)
         return self
 
