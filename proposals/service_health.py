@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from foundation.endpoints import EndpointStats
 from proposals.errors import Unavailable
 from proposals.models import ProposalState
-from proposals.rpc_endpoints import EndpointStats, endpoint_pool
+from proposals.rpc_endpoints import endpoint_pool
 from proposals.tx_outbox import OutboxStatus
 
 if TYPE_CHECKING:

@@ -9,10 +9,11 @@ import pytest
 from safe_eth.eth.contracts import get_safe_V1_4_1_contract
 
 from dstack_gov.anvil import free_port
+from foundation.endpoints import EndpointPool, endpoint_labels
 from foundation.redaction import install_log_redaction
 from proposals.chain import connect, connect_client
 from proposals.errors import Unavailable
-from proposals.rpc_endpoints import EndpointPool, endpoint_labels, endpoint_pool
+from proposals.rpc_endpoints import endpoint_pool
 from tests.helpers.rpc_proxy import SECRETS, RpcProxy
 
 TIMEOUT = 2.0
