@@ -18,9 +18,10 @@ from foundation.redaction import install_log_redaction
 from foundation.request_body import BodyTimeout, ClientGone
 
 from .asgi import App, Reply, route
-from .batching import BatchingRpc
+from .batching import BatchingRpc, BatchPoster
 from .body import BODY_TIMEOUT_SECONDS, read_json_body
 from .cache import BlockCache
+from .failover import FailoverRpc
 from .head import HeadFollower
 from .jsonrpc import RpcError
 from .metrics import METRICS_CONTENT_TYPE, WebhookMetrics
@@ -154,9 +155,16 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def _poster(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> BatchPoster:
+    """Return the client of the one node, or of all of them with failover when fallbacks are configured."""
+    urls = (settings.rpc_url, *settings.fallback_rpc_urls)
+    clients = [RpcClient(url, timeout=settings.rpc_timeout, transport=transport) for url in urls]
+    return FailoverRpc(urls, timeout=settings.rpc_timeout, clients=clients) if len(clients) > 1 else clients[0]
+
+
 def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | None = None) -> App:
     """Build the webhook app for `settings`; `rpc_transport` replaces the network (tests)."""
-    rpc = BatchingRpc(RpcClient(settings.rpc_url, timeout=settings.rpc_timeout, transport=rpc_transport))
+    rpc = BatchingRpc(_poster(settings, rpc_transport))
     head = None
     if settings.block_cache:
         head = HeadFollower(rpc, BlockCache(), interval=settings.head_poll_interval, timeout=settings.rpc_timeout)

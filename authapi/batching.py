@@ -17,10 +17,9 @@ import time
 from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .jsonrpc import Call, RpcError, call_key, result_of
-from .rpc import RpcClient
 
 log = logging.getLogger("authapi")
 
@@ -30,6 +29,20 @@ MAX_IN_FLIGHT = 4
 POST_SPACING = 0.002
 # Providers cap batch sizes (often at 100 or 1000 calls); stay under the common limits.
 MAX_BATCH_CALLS = 100
+
+
+class BatchPoster(Protocol):
+    """What posts the batches: one node (rpc.RpcClient) or several with failover (failover.FailoverRpc)."""
+
+    label: str
+
+    async def post(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
+        """Send `calls` in one HTTP POST; return their answer entries in order."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,7 @@ class BatchingRpc:
 
     def __init__(
         self,
-        client: RpcClient,
+        client: BatchPoster,
         *,
         max_in_flight: int = MAX_IN_FLIGHT,
         max_batch_calls: int = MAX_BATCH_CALLS,

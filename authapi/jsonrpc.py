@@ -19,10 +19,15 @@ Call = tuple[str, list[Any]]
 
 
 class RpcError(Exception):
-    """The chain could not be read for sure: unreachable, slow, an error, or a malformed answer."""
+    """The chain could not be read for sure: unreachable, slow, an error, or a malformed answer.
 
-    def __init__(self, reason: str) -> None:
+    `node_failure` names how the node itself failed (timeout, connection, http_5xx, http_429), which
+    another node may not share; it is None when the node did answer (an error entry is an answer).
+    """
+
+    def __init__(self, reason: str, *, node_failure: str | None = None) -> None:
         self.reason = reason
+        self.node_failure = node_failure
         super().__init__(reason)
 
 

@@ -48,13 +48,14 @@ class RpcClient:
         try:
             status, content = await self._send(body)
         except PostTimeout:
-            raise RpcError("RPC node timed out") from None
+            raise RpcError("RPC node timed out", node_failure="timeout") from None
         except PostError as exc:
-            raise RpcError(f"RPC node unreachable ({exc.reason})") from None
+            raise RpcError(f"RPC node unreachable ({exc.reason})", node_failure="connection") from None
         if log.isEnabledFor(logging.DEBUG):
             log.debug("RPC POST to %s: %d calls, HTTP %d, %d bytes", self.label, len(calls), status, len(content))
         if status != 200:
-            raise RpcError(f"RPC node answered HTTP {status}")
+            failure = "http_429" if status == 429 else "http_5xx" if status >= 500 else None
+            raise RpcError(f"RPC node answered HTTP {status}", node_failure=failure)
         return parse_entries(content, first_id, len(calls))
 
     async def aclose(self) -> None:

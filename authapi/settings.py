@@ -30,6 +30,8 @@ class Settings:
     port: int = 8000
     # A client that has not sent its whole body by then gets 408 and a closed connection.
     body_timeout: float = 10.0
+    # Nodes asked when rpc_url fails as a node (timeout, connection, HTTP 429/5xx): see failover.py.
+    fallback_rpc_urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         try:
@@ -37,9 +39,10 @@ class Settings:
         except ValidationError:
             raise ConfigError(f"not a KMS contract address: {self.kms_address!r}") from None
         object.__setattr__(self, "kms_address", cast(ChecksumAddress, checksummed))
-        url = urlsplit(self.rpc_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ConfigError("the RPC URL must be an http:// or https:// URL")
+        for rpc_url in (self.rpc_url, *self.fallback_rpc_urls):
+            url = urlsplit(rpc_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise ConfigError("the RPC URL must be an http:// or https:// URL")
         if not self.rpc_timeout > 0:
             raise ConfigError("the RPC timeout must be a positive number of seconds")
         if not self.head_poll_interval > 0:
@@ -74,9 +77,12 @@ def _pick(value: T | None, default: T) -> T:
 def settings_from_config(config: Config, **overrides: Unpack[Overrides]) -> Settings:
     """Combine `config` ([chain], [contracts], [authapi]) with the overrides that are not None."""
     section = config.authapi
+    # [chain] rpc_urls in order, failing over as the core does; --rpc-url names the one node to ask.
+    given = overrides.get("rpc_url")
+    endpoints = (given,) if given is not None else config.chain.endpoints()
     return Settings(
-        # The webhook asks one node (its lean transport has no failover): the first of [chain] rpc_urls.
-        rpc_url=_pick(overrides.get("rpc_url"), config.chain.endpoints()[0]),
+        rpc_url=endpoints[0],
+        fallback_rpc_urls=endpoints[1:],
         kms_address=_kms_address(_pick(overrides.get("kms"), config.contracts.kms)),
         rpc_timeout=_pick(overrides.get("rpc_timeout"), section.rpc_timeout),
         block_cache=_pick(overrides.get("block_cache"), section.block_cache),

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from authapi.server import listen, serve
+from authapi.settings import Settings
 from dstack_gov.webhook import load_settings
 from foundation.redaction import redact_url
 
@@ -59,8 +60,13 @@ def authapi(
     host_name, bound_port = sock.getsockname()[:2]
     click.echo(
         f"authapi: serving on http://{host_name}:{bound_port} for KMS {settings.kms_address} "
-        f"via {redact_url(settings.rpc_url)} (timeout {settings.rpc_timeout:g} s, "
+        f"via {redact_url(settings.rpc_url)}{_fallbacks(settings)} (timeout {settings.rpc_timeout:g} s, "
         f"block cache {'on' if settings.block_cache else 'off'})",
         err=True,
     )
     serve(settings, sock)
+
+
+def _fallbacks(settings: Settings) -> str:
+    count = len(settings.fallback_rpc_urls)
+    return f" (+{count} fallback node{'s' if count > 1 else ''})" if count else ""

@@ -1,0 +1,76 @@
+"""Several RPC nodes behind one client: each batch goes to the healthiest, the next when a node fails.
+
+The same policy as the core's requests adapter (proposals/rpc_endpoints.py), with the same health
+ranking (foundation/endpoints.py):
+
+- a timeout, a refused or dropped connection, HTTP 429 or a 5xx moves on to the next node;
+- any other answer, a JSON-RPC error or a malformed batch included, stands: the node did answer,
+  and the webhook fails closed on it rather than shopping for a kinder one;
+- a batch never takes longer than the RPC timeout: each attempt gets an equal share of what is
+  left, so a node that accepts connections and never answers costs its share, not the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from foundation.deadline import within
+from foundation.endpoints import EndpointPool, EndpointStats
+
+from .jsonrpc import Call, RpcError
+from .rpc import RpcClient
+
+log = logging.getLogger("authapi")
+
+
+class FailoverRpc:
+    """Post JSON-RPC batches to the first of `urls` that answers, healthiest first."""
+
+    def __init__(self, urls: Sequence[str], *, timeout: float, clients: Sequence[RpcClient] | None = None) -> None:
+        self.timeout = timeout
+        self._endpoints = EndpointPool(urls)
+        self._clients = dict(zip(urls, clients or [RpcClient(url, timeout=timeout) for url in urls], strict=True))
+        # What GET / reports as its RPC URL: the first configured node, the one normally in use.
+        self.label = self._endpoints.stats()[0].label
+
+    async def post(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
+        """Return the answer entries of `calls` from the first node that answers; raise RpcError if none does."""
+        deadline = time.monotonic() + self.timeout
+        endpoints = self._endpoints.ordered()
+        last: RpcError | None = None
+        for position, endpoint in enumerate(endpoints):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            started = time.monotonic()
+            try:
+                async with within(left / (len(endpoints) - position)):
+                    entries = await self._clients[endpoint.url].post(calls)
+            except TimeoutError:
+                last = RpcError("RPC node timed out", node_failure="timeout")
+            except RpcError as exc:
+                if exc.node_failure is None:
+                    self._endpoints.succeeded(endpoint, time.monotonic() - started, self.timeout)
+                    raise  # the node answered; its answer stands
+                last = exc
+            else:
+                self._endpoints.succeeded(endpoint, time.monotonic() - started, self.timeout)
+                return entries
+            assert last.node_failure is not None
+            self._endpoints.failed(endpoint, last.node_failure)
+            then = "; trying the next" if position < len(endpoints) - 1 else ""
+            log.warning("RPC node %s failed (%s)%s", endpoint.label, last.reason, then)
+        reason = last.reason if last is not None else f"no time left within {self.timeout:g} s"
+        raise RpcError(f"no RPC node answered ({len(endpoints)} tried): {reason}")
+
+    def stats(self) -> list[EndpointStats]:
+        """Return each node's label, health, request count and failures by kind."""
+        return self._endpoints.stats()
+
+    async def aclose(self) -> None:
+        """Close every node's connections."""
+        for client in self._clients.values():
+            await client.aclose()

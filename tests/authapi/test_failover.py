@@ -1,0 +1,147 @@
+"""Several RPC nodes: a node that fails as a node is passed over, an answer stands, and nothing leaks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from authapi import Settings
+from authapi.failover import FailoverRpc
+from authapi.jsonrpc import RpcError, eth_call
+from authapi.rpc import RpcClient
+from dstack_gov.anvil import free_port
+from tests.authapi.conftest import webhook_client
+from tests.authapi.transports import ALLOWED, canned, raw
+from tests.authapi.world import GATEWAY_APP_ID, app_request
+
+pytestmark = pytest.mark.asyncio
+
+ALLOW = {"isAllowed": True, "reason": "", "gatewayAppId": GATEWAY_APP_ID}
+UNAVAILABLE = {"isAllowed": False, "reason": "authorization backend unavailable", "gatewayAppId": ""}
+SECRET = "k3y-in-the-url"
+BOUND = 20  # seconds any one test may take
+
+
+@asynccontextmanager
+async def answering(status_line: bytes) -> AsyncIterator[str]:
+    """Yield the URL of a loopback server that answers every request with `status_line` and no body."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n"))
+                              if k.lower() == b"content-length")  # fmt: skip
+                await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 " + status_line + b"\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v3/{SECRET}"
+    finally:
+        server.close()
+
+
+def dead_url() -> str:
+    """Return a URL where nothing listens: the connection is refused at once."""
+    return f"http://127.0.0.1:{free_port()}/v3/{SECRET}"
+
+
+def fallback_settings(anvil_url: str, kms: str, first: str, **fields: object) -> Settings:
+    return Settings(rpc_url=first, fallback_rpc_urls=(anvil_url,), kms_address=kms, **fields)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def first_node(kind: str) -> AsyncIterator[str]:
+    """Yield the URL of a node that fails as `kind` says: refusing connections, or answering 503 or 429."""
+    if kind == "refused":
+        yield dead_url()
+        return
+    async with answering(b"503 Service Unavailable" if kind == "503" else b"429 Too Many Requests") as url:
+        yield url
+
+
+@pytest.mark.parametrize("first", ["refused", "503", "429"])
+async def test_a_failing_first_node_is_passed_over_and_then_asked_last(anvil, world, caplog, first):
+    async with asyncio.timeout(BOUND), first_node(first) as first_url:
+        settings = fallback_settings(anvil.url, world.kms.kms_address, first_url)
+        async with webhook_client(settings) as client:
+            answers = [(await client.post("/bootAuth/app", json=app_request(world.app))).json() for _ in range(3)]
+            poster = client._transport.app.state.webhook.reader.rpc.client  # type: ignore[attr-defined]
+            first_stats, anvil_stats = poster.stats()
+    assert answers == [ALLOW] * 3
+    # Failed once, it ranks below the healthy node: the next requests do not try it again.
+    assert (first_stats.requests, anvil_stats.requests) == (1, 3)
+    kind = {"refused": "connection", "503": "http_5xx", "429": "http_429"}[first]
+    assert first_stats.errors == {kind: 1} and first_stats.health < anvil_stats.health
+    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].endswith("; trying the next")
+    assert SECRET not in caplog.text
+
+
+async def test_a_silent_first_node_costs_its_share_of_the_timeout_not_the_request(anvil, world, silent_rpc):
+    settings = fallback_settings(anvil.url, world.kms.kms_address, silent_rpc, rpc_timeout=2.0)
+    async with asyncio.timeout(BOUND), webhook_client(settings) as client:
+        response = await client.post("/bootAuth/app", json=app_request(world.app))
+        poster = client._transport.app.state.webhook.reader.rpc.client  # type: ignore[attr-defined]
+        assert poster.stats()[0].errors == {"timeout": 1}
+    assert response.json() == ALLOW
+
+
+async def test_when_every_node_fails_the_webhook_fails_closed(world, caplog):
+    settings = Settings(rpc_url=dead_url(), fallback_rpc_urls=(dead_url(),), kms_address=world.kms.kms_address)
+    async with asyncio.timeout(BOUND), webhook_client(settings) as client:
+        response = await client.post("/bootAuth/app", json=app_request(world.app))
+        status = await client.get("/")
+    assert response.json() == UNAVAILABLE
+    assert status.status_code == 500
+    assert "no RPC node answered (2 tried): RPC node unreachable (connection refused)" in caplog.text
+    assert SECRET not in caplog.text
+
+
+async def test_an_answer_stands_even_when_another_node_might_say_otherwise():
+    # The first node answers the batch with an error entry: that is an answer, not a node failure,
+    # so the second node (which would allow) is never asked.
+    def reverted(batch: list[dict[str, object]]) -> httpx.Response:
+        return httpx.Response(200, json=[{"jsonrpc": "2.0", "id": c["id"], "error": {"code": 3, "message": "reverted"}}
+                                         for c in batch])  # fmt: skip
+
+    first, first_seen = canned(reverted)
+    second, second_seen = canned(raw(b"", status=200))
+    urls = ["http://first.test/", "http://second.test/"]
+    clients = [RpcClient(urls[0], timeout=2, transport=first), RpcClient(urls[1], timeout=2, transport=second)]
+    failover = FailoverRpc(urls, timeout=2, clients=clients)
+    entries = await failover.post([eth_call("0x" + "11" * 20, "0x01")])
+    await failover.aclose()
+    assert "error" in entries[0] and (len(first_seen), len(second_seen)) == (1, 0)
+
+
+async def test_a_malformed_answer_stands_too_and_fails_closed():
+    first, _ = canned(raw(b"<html>bad gateway</html>"))
+    second, second_seen = canned(
+        lambda batch: httpx.Response(200, json=[{"jsonrpc": "2.0", "id": 1, "result": ALLOWED}])
+    )
+    urls = ["http://first.test/", "http://second.test/"]
+    clients = [RpcClient(urls[0], timeout=2, transport=first), RpcClient(urls[1], timeout=2, transport=second)]
+    failover = FailoverRpc(urls, timeout=2, clients=clients)
+    with pytest.raises(RpcError, match="RPC answer refused"):
+        await failover.post([eth_call("0x" + "11" * 20, "0x01")])
+    await failover.aclose()
+    assert second_seen == []
+
+
+async def test_the_status_page_names_the_first_node_without_its_key(anvil, world):
+    settings = fallback_settings(anvil.url, world.kms.kms_address, dead_url())
+    async with asyncio.timeout(BOUND), webhook_client(settings) as client:
+        status = (await client.get("/")).json()
+    assert status["status"] == "ok"
+    assert status["ethRpcUrl"].startswith("http://127.0.0.1:") and SECRET not in status["ethRpcUrl"]
