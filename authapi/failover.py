@@ -38,16 +38,12 @@ class FailoverRpc:
 
     async def post(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
         """Return the answer entries of `calls` from the first node that answers; raise RpcError if none does."""
-        deadline = time.monotonic() + self.timeout
-        endpoints = self._endpoints.ordered()
         last: RpcError | None = None
-        for position, endpoint in enumerate(endpoints):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
+        for attempt in self._endpoints.attempts(self.timeout):
+            endpoint = attempt.endpoint
             started = time.monotonic()
             try:
-                async with within(left / (len(endpoints) - position)):
+                async with within(attempt.seconds):
                     entries = await self._clients[endpoint.url].post(calls)
             except TimeoutError:
                 last = RpcError("RPC node timed out", node_failure="timeout")
@@ -61,10 +57,10 @@ class FailoverRpc:
                 return entries
             assert last.node_failure is not None
             self._endpoints.failed(endpoint, last.node_failure)
-            then = "; trying the next" if position < len(endpoints) - 1 else ""
+            then = "" if attempt.last else "; trying the next"
             log.warning("RPC node %s failed (%s)%s", endpoint.label, last.reason, then)
         reason = last.reason if last is not None else f"no time left within {self.timeout:g} s"
-        raise RpcError(f"no RPC node answered ({len(endpoints)} tried): {reason}")
+        raise RpcError(f"no RPC node answered ({len(self._endpoints)} tried): {reason}")
 
     def stats(self) -> list[EndpointStats]:
         """Return each node's label, health, request count and failures by kind."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from .redaction import protect_url, redact_url
@@ -56,6 +56,15 @@ def endpoint_labels(urls: Sequence[str]) -> list[str]:
     return named
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One try of a request: the endpoint, the seconds it may take, and whether another comes after it."""
+
+    endpoint: _Endpoint
+    seconds: float
+    last: bool
+
+
 class EndpointPool:
     """The endpoints and their health; thread-safe (the bot, the jobs and the API share one client)."""
 
@@ -74,6 +83,23 @@ class EndpointPool:
         with self._lock:
             ranked = sorted(enumerate(self._endpoints), key=lambda item: (round(item[1].decayed(now), 3), item[0]))
         return [endpoint for _, endpoint in ranked]
+
+    def attempts(self, budget: float) -> Iterator[Attempt]:
+        """Yield the endpoints healthiest first, each given an equal share of what is left of `budget` seconds.
+
+        A node that accepts connections and never answers then costs its share, not the whole request.
+        """
+        deadline = time.monotonic() + budget
+        endpoints = self.ordered()
+        for position, endpoint in enumerate(endpoints):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            remaining = len(endpoints) - position
+            yield Attempt(endpoint, left / remaining, last=remaining == 1)
+
+    def __len__(self) -> int:
+        return len(self._endpoints)
 
     def succeeded(self, endpoint: _Endpoint, seconds: float, budget: float) -> None:
         """Count an answer; a slow one keeps a little penalty, so a faster node is preferred."""

@@ -59,14 +59,9 @@ class FailoverAdapter(BaseAdapter):
     ) -> requests.Response:
         """Send `request` to the healthiest endpoint that answers within the caller's timeout."""
         budget = _seconds(timeout)
-        deadline = time.monotonic() + budget
-        endpoints = self.pool.ordered()
         last_error: Exception | None = None
-        for position, endpoint in enumerate(endpoints):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            share = left / (len(endpoints) - position)
+        for attempt in self.pool.attempts(budget):
+            endpoint, share = attempt.endpoint, attempt.seconds
             started = time.monotonic()
             try:
                 response = self._http.send(_aimed(request, endpoint.url), stream=stream,
@@ -82,7 +77,7 @@ class FailoverAdapter(BaseAdapter):
                 continue
             # HTTPError texts quote the URL: the caller's placeholder, never an endpoint's key.
             response.url, response.request = FAILOVER_URL, request
-            if response.status_code in _RETRY_STATUSES and position < len(endpoints) - 1:
+            if response.status_code in _RETRY_STATUSES and not attempt.last:
                 self.pool.failed(endpoint, f"http_{response.status_code // 100}xx"
                                  if response.status_code >= 500 else "http_429")  # fmt: skip
                 response.close()
@@ -94,7 +89,7 @@ class FailoverAdapter(BaseAdapter):
             return response
         if last_error is None:
             last_error = requests.Timeout(f"no RPC endpoint answered within {budget:g} s")
-        raise type(last_error)(f"no RPC endpoint answered ({len(endpoints)} tried): {type(last_error).__name__}")
+        raise type(last_error)(f"no RPC endpoint answered ({len(self.pool)} tried): {type(last_error).__name__}")
 
     def close(self) -> None:
         """Close the pooled connections."""
