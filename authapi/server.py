@@ -7,6 +7,7 @@ import socket
 import uvicorn
 
 from foundation.listening import listen as bind
+from foundation.serving import server_config
 
 from .app import create_app
 from .settings import Settings
@@ -19,12 +20,4 @@ def listen(settings: Settings) -> socket.socket:
 
 def serve(settings: Settings, sock: socket.socket) -> None:
     """Run the webhook on `sock` until SIGINT/SIGTERM; the caller's logging setup is kept."""
-    config = uvicorn.Config(
-        create_app(settings),
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-        lifespan="on",
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(server_config(create_app(settings), lifespan="on")).run(sockets=[sock])

@@ -43,6 +43,7 @@ from bot.snapshot import Snapshot
 from bot.store import BotStore
 from bot.webhook import webhook_path, webhook_routes, webhook_secret
 from foundation.health import set_leader
+from foundation.serving import server_config
 from proposals.errors import Unavailable
 from proposals.service import GovernanceService
 from proposals.store.engine import make_engine
@@ -203,9 +204,7 @@ class BotRuntime:
             app = webhook_routes(application, path, webhook_secret(self.settings.token), app, self.intake.receive)
         if app is None:
             return
-        config = uvicorn.Config(app, log_config=None, access_log=False, server_header=False, proxy_headers=False,
-                                lifespan="off")  # fmt: skip
-        self._http = EmbeddedServer(config)
+        self._http = EmbeddedServer(server_config(app, lifespan="off"))
         self._http_task = asyncio.create_task(self._http.serve(sockets=[self.http_socket]), name="http")
         while not self._http.started:
             if self._http_task.done():

@@ -23,9 +23,10 @@ FORBIDDEN = {
     # The webhook is handed its settings (dstack_gov.webhook reads the config file): it imports neither the
     # composition root nor the bot nor the proposals core, only the leaf's config schema.
     "authapi": {"telegram", "click", "dstack_gov", "bot", "proposals"},
-    # The leaf every package may import: it imports none of ours, nor any front-end library.
+    # The leaf every package may import: it imports none of ours, nor any front-end library. uvicorn only
+    # in serving.py: how every server of the project runs.
     "foundation": {"proposals", "bot", "authapi", "dstack_gov", "contracts", "telegram", "fastapi", "starlette",
-                   "uvicorn", "click", "rich", "apscheduler", "web3", "safe_eth", "sqlalchemy"},
+                   "click", "rich", "apscheduler", "web3", "safe_eth", "sqlalchemy"},
 }  # fmt: skip
 
 
@@ -278,3 +279,18 @@ def test_the_bot_facade_check_sees_a_breach():
         "line 10: self.reader",
         "line 11: service.executor",
     ]
+
+
+def test_uvicorn_is_imported_by_foundation_serving_alone_and_configured_there_alone():
+    # Every server gets the request-head deadline because every server's config comes from one place.
+    importing = sorted(
+        str(p.relative_to(ROOT)) for p in (ROOT / "foundation").rglob("*.py") if _forbidden(_imports(p), {"uvicorn"})
+    )
+    assert importing == ["foundation/serving.py"]
+    configuring = sorted(
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "uvicorn.Config(" in path.read_text()
+    )
+    assert configuring == ["foundation/serving.py"]

@@ -11,13 +11,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from foundation.listening import listen
+from foundation.serving import server_config
 
 
 def _server(app: FastAPI) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app, log_config=None, access_log=False, server_header=False, proxy_headers=False, lifespan="off"
-    )
-    return uvicorn.Server(config)
+    return uvicorn.Server(server_config(app, lifespan="off"))
 
 
 def serve(app: FastAPI, sock: socket.socket) -> None:
