@@ -59,16 +59,16 @@ NODE = "node (anvil)"
 
 @dataclass(frozen=True)
 class Server:
-    """One server under test: how uvicorn finds it and what configures it."""
+    """One server under test: ours runs as `dstack-gov authapi` does in production; others by uvicorn factory."""
 
     name: str
-    factory: str
+    factory: str | None = None
     block_cache: bool = False
 
 
 SERVERS = (
-    Server("ours", "dstack_gov.webhook:create_app_from_env"),
-    Server("ours+cache", "dstack_gov.webhook:create_app_from_env", block_cache=True),
+    Server("ours"),
+    Server("ours+cache", block_cache=True),
     Server("baseline", "baseline:create_baseline_app"),
 )
 TARGETS = (*(s.name for s in SERVERS), NODE)
@@ -114,18 +114,23 @@ def request_bodies(app: str) -> list[dict[str, object]]:
 
 @contextmanager
 def running(server: Server, rpc_url: str, kms: str, workdir: Path) -> Iterator[int]:
-    """Start `server` under uvicorn in its own process; yield its port; stop it (by PID) afterwards."""
+    """Start `server` in its own process; yield its port; stop it (by PID) afterwards."""
     port = free_port()
     config = workdir / f"{server.name}.toml"
     cache = "true" if server.block_cache else "false"
     config.write_text(f"[authapi]\nblock_cache = {cache}\nhead_poll_interval = {HEAD_POLL_INTERVAL}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DSTACK_GOV_")}
     env.update(ETH_RPC_URL=rpc_url, KMS_CONTRACT_ADDR=kms, DSTACK_GOV_CONFIG=str(config))
-    command = [
-        sys.executable, "-m", "uvicorn", server.factory, "--factory", "--app-dir", str(HERE),
-        "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
-    ]  # fmt: skip
+    if server.factory is None:
+        # The production entry point: uvicorn as foundation.serving configures it (uvloop, httptools).
+        command = [str(Path(sys.executable).with_name("dstack-gov")), "authapi", "--host", "127.0.0.1",
+                   "--port", str(port)]  # fmt: skip
+    else:
+        command = [
+            sys.executable, "-m", "uvicorn", server.factory, "--factory", "--app-dir", str(HERE),
+            "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+            "--no-access-log", "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
+        ]  # fmt: skip
     process = subprocess.Popen(command, env=env, cwd=workdir)
     try:
         yield port
