@@ -159,7 +159,9 @@ def _poster(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> B
     """Return the client of the one node, or of all of them with failover when fallbacks are configured."""
     urls = (settings.rpc_url, *settings.fallback_rpc_urls)
     clients = [RpcClient(url, timeout=settings.rpc_timeout, transport=transport) for url in urls]
-    return FailoverRpc(urls, timeout=settings.rpc_timeout, clients=clients) if len(clients) > 1 else clients[0]
+    if len(clients) == 1:
+        return clients[0]
+    return FailoverRpc(urls, timeout=settings.rpc_timeout, chain_id=settings.chain_id, clients=clients)
 
 
 def create_app(settings: Settings, *, rpc_transport: httpx.AsyncBaseTransport | None = None) -> App:

@@ -7,7 +7,12 @@ ranking (foundation/endpoints.py):
 - any other answer, a JSON-RPC error or a malformed batch included, stands: the node did answer,
   and the webhook fails closed on it rather than shopping for a kinder one;
 - a batch never takes longer than the RPC timeout: each attempt gets an equal share of what is
-  left, so a node that accepts connections and never answers costs its share, not the request.
+  left, so a node that accepts connections and never answers costs its share, not the request;
+- a node is asked for its chain id before its first batch, and one on another chain is never asked
+  again. A KMS deployed by the same key at the same nonce has the same address on every chain, so a
+  fallback URL pointing at a testnet would otherwise answer with the testnet's policy. The reference
+  is `[chain] chain_id`, else the first node's chain once it has answered; until then only the first
+  node is asked.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 from foundation.deadline import within
 from foundation.endpoints import EndpointPool, EndpointStats
 
-from .jsonrpc import Call, RpcError
+from .jsonrpc import Call, RpcError, quantity, result_of
 from .rpc import RpcClient
 
 log = logging.getLogger("authapi")
@@ -29,10 +34,21 @@ log = logging.getLogger("authapi")
 class FailoverRpc:
     """Post JSON-RPC batches to the first of `urls` that answers, healthiest first."""
 
-    def __init__(self, urls: Sequence[str], *, timeout: float, clients: Sequence[RpcClient] | None = None) -> None:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        timeout: float,
+        chain_id: int | None = None,
+        clients: Sequence[RpcClient] | None = None,
+    ) -> None:
         self.timeout = timeout
+        self.chain_id = chain_id
         self._endpoints = EndpointPool(urls)
         self._clients = dict(zip(urls, clients or [RpcClient(url, timeout=timeout) for url in urls], strict=True))
+        self._first = urls[0]
+        self._verified: set[str] = set()
+        self._wrong_chain: set[str] = set()
         # What GET / reports as its RPC URL: the first configured node, the one normally in use.
         self.label = self._endpoints.stats()[0].label
 
@@ -41,9 +57,13 @@ class FailoverRpc:
         last: RpcError | None = None
         for attempt in self._endpoints.attempts(self.timeout):
             endpoint = attempt.endpoint
+            if endpoint.url in self._wrong_chain:
+                continue
             started = time.monotonic()
             try:
                 async with within(attempt.seconds):
+                    if endpoint.url not in self._verified:
+                        await self._verify_chain(endpoint.url, endpoint.label)
                     entries = await self._clients[endpoint.url].post(calls)
             except TimeoutError:
                 last = RpcError("RPC node timed out", node_failure="timeout")
@@ -61,6 +81,23 @@ class FailoverRpc:
             log.warning("RPC node %s failed (%s)%s", endpoint.label, last.reason, then)
         reason = last.reason if last is not None else f"no time left within {self.timeout:g} s"
         raise RpcError(f"no RPC node answered ({len(self._endpoints)} tried): {reason}")
+
+    async def _verify_chain(self, url: str, label: str) -> None:
+        """Ask the node for its chain id; raise RpcError (a node failure) unless it is the expected chain."""
+        if self.chain_id is None and url != self._first:
+            raise RpcError("chain id unknown until the first node answers", node_failure="unverified")
+        try:
+            (entry,) = await self._clients[url].post([("eth_chainId", [])])
+            chain_id = quantity(result_of(entry))
+        except RpcError as exc:
+            raise RpcError(exc.reason, node_failure=exc.node_failure or "unverified") from None
+        if self.chain_id is None:
+            self.chain_id = chain_id  # the first node sets the reference for the others
+        elif chain_id != self.chain_id:
+            self._wrong_chain.add(url)
+            log.error("RPC node %s serves chain %d, not %d: it is never asked again", label, chain_id, self.chain_id)
+            raise RpcError(f"RPC node on chain {chain_id}, not {self.chain_id}", node_failure="wrong_chain")
+        self._verified.add(url)
 
     def stats(self) -> list[EndpointStats]:
         """Return each node's label, health, request count and failures by kind."""

@@ -32,6 +32,8 @@ class Settings:
     body_timeout: float = 10.0
     # Nodes asked when rpc_url fails as a node (timeout, connection, HTTP 429/5xx): see failover.py.
     fallback_rpc_urls: tuple[str, ...] = ()
+    # The chain every node must serve ([chain] chain_id); without it, the first node's (failover.py).
+    chain_id: int | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -83,6 +85,7 @@ def settings_from_config(config: Config, **overrides: Unpack[Overrides]) -> Sett
     return Settings(
         rpc_url=endpoints[0],
         fallback_rpc_urls=endpoints[1:],
+        chain_id=config.chain.chain_id,
         kms_address=_kms_address(_pick(overrides.get("kms"), config.contracts.kms)),
         rpc_timeout=_pick(overrides.get("rpc_timeout"), section.rpc_timeout),
         block_cache=_pick(overrides.get("block_cache"), section.block_cache),

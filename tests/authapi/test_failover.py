@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -13,9 +15,9 @@ from authapi import Settings
 from authapi.failover import FailoverRpc
 from authapi.jsonrpc import RpcError, eth_call
 from authapi.rpc import RpcClient
-from dstack_gov.anvil import free_port
+from dstack_gov.anvil import DEV_CHAIN_ID, free_port
 from tests.authapi.conftest import webhook_client
-from tests.authapi.transports import ALLOWED, canned, raw
+from tests.authapi.transports import ALLOWED
 from tests.authapi.world import GATEWAY_APP_ID, app_request
 
 pytestmark = pytest.mark.asyncio
@@ -57,7 +59,9 @@ def dead_url() -> str:
 
 
 def fallback_settings(anvil_url: str, kms: str, first: str, **fields: object) -> Settings:
-    return Settings(rpc_url=first, fallback_rpc_urls=(anvil_url,), kms_address=kms, **fields)  # type: ignore[arg-type]
+    return Settings(  # type: ignore[arg-type]
+        rpc_url=first, fallback_rpc_urls=(anvil_url,), kms_address=kms, chain_id=DEV_CHAIN_ID, **fields
+    )
 
 
 @asynccontextmanager
@@ -98,7 +102,9 @@ async def test_a_silent_first_node_costs_its_share_of_the_timeout_not_the_reques
 
 
 async def test_when_every_node_fails_the_webhook_fails_closed(world, caplog):
-    settings = Settings(rpc_url=dead_url(), fallback_rpc_urls=(dead_url(),), kms_address=world.kms.kms_address)
+    settings = Settings(  # type: ignore[arg-type]
+        rpc_url=dead_url(), fallback_rpc_urls=(dead_url(),), kms_address=world.kms.kms_address, chain_id=DEV_CHAIN_ID
+    )
     async with asyncio.timeout(BOUND), webhook_client(settings) as client:
         response = await client.post("/bootAuth/app", json=app_request(world.app))
         status = await client.get("/")
@@ -108,40 +114,88 @@ async def test_when_every_node_fails_the_webhook_fails_closed(world, caplog):
     assert SECRET not in caplog.text
 
 
-async def test_an_answer_stands_even_when_another_node_might_say_otherwise():
-    # The first node answers the batch with an error entry: that is an answer, not a node failure,
-    # so the second node (which would allow) is never asked.
-    def reverted(batch: list[dict[str, object]]) -> httpx.Response:
-        return httpx.Response(200, json=[{"jsonrpc": "2.0", "id": c["id"], "error": {"code": 3, "message": "reverted"}}
-                                         for c in batch])  # fmt: skip
-
-    first, first_seen = canned(reverted)
-    second, second_seen = canned(raw(b"", status=200))
-    urls = ["http://first.test/", "http://second.test/"]
-    clients = [RpcClient(urls[0], timeout=2, transport=first), RpcClient(urls[1], timeout=2, transport=second)]
-    failover = FailoverRpc(urls, timeout=2, clients=clients)
-    entries = await failover.post([eth_call("0x" + "11" * 20, "0x01")])
-    await failover.aclose()
-    assert "error" in entries[0] and (len(first_seen), len(second_seen)) == (1, 0)
-
-
-async def test_a_malformed_answer_stands_too_and_fails_closed():
-    first, _ = canned(raw(b"<html>bad gateway</html>"))
-    second, second_seen = canned(
-        lambda batch: httpx.Response(200, json=[{"jsonrpc": "2.0", "id": 1, "result": ALLOWED}])
-    )
-    urls = ["http://first.test/", "http://second.test/"]
-    clients = [RpcClient(urls[0], timeout=2, transport=first), RpcClient(urls[1], timeout=2, transport=second)]
-    failover = FailoverRpc(urls, timeout=2, clients=clients)
-    with pytest.raises(RpcError, match="RPC answer refused"):
-        await failover.post([eth_call("0x" + "11" * 20, "0x01")])
-    await failover.aclose()
-    assert second_seen == []
-
-
 async def test_the_status_page_names_the_first_node_without_its_key(anvil, world):
     settings = fallback_settings(anvil.url, world.kms.kms_address, dead_url())
     async with asyncio.timeout(BOUND), webhook_client(settings) as client:
         status = (await client.get("/")).json()
     assert status["status"] == "ok"
     assert status["ethRpcUrl"].startswith("http://127.0.0.1:") and SECRET not in status["ethRpcUrl"]
+
+
+def node(
+    chain_id: int, state: dict[str, bool] | None = None, calls: str = "allow"
+) -> tuple[httpx.MockTransport, list[list[str]]]:
+    """A canned node on `chain_id`: 503 while state["down"]; eth_calls allowed, reverted, or answered with garbage."""
+    seen: list[list[str]] = []
+
+    def entry(call: dict[str, Any]) -> dict[str, Any]:
+        if call["method"] == "eth_chainId":
+            return {"jsonrpc": "2.0", "id": call["id"], "result": hex(chain_id)}
+        if calls == "revert":
+            return {"jsonrpc": "2.0", "id": call["id"], "error": {"code": 3, "message": "execution reverted"}}
+        return {"jsonrpc": "2.0", "id": call["id"], "result": ALLOWED}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        batch = json.loads(request.content)
+        seen.append([call["method"] for call in batch])
+        if state is not None and state.get("down"):
+            return httpx.Response(503)
+        if calls == "garbage" and seen[-1] != ["eth_chainId"]:
+            return httpx.Response(200, content=b"<html>bad gateway</html>")
+        return httpx.Response(200, json=[entry(call) for call in batch])
+
+    return httpx.MockTransport(handle), seen
+
+
+def failover_of(*transports: httpx.MockTransport, chain_id: int | None = None) -> FailoverRpc:
+    urls = [f"http://node{i}.test/" for i in range(len(transports))]
+    clients = [RpcClient(url, timeout=2, transport=t) for url, t in zip(urls, transports, strict=True)]
+    return FailoverRpc(urls, timeout=2, chain_id=chain_id, clients=clients)
+
+
+CALL = [eth_call("0x" + "11" * 20, "0x01")]
+
+
+async def test_a_fallback_on_another_chain_is_never_asked_for_a_verdict(caplog):
+    down: dict[str, bool] = {"down": True}
+    first, _ = node(DEV_CHAIN_ID, down)
+    testnet, testnet_seen = node(1)
+    failover = failover_of(first, testnet, chain_id=DEV_CHAIN_ID)
+    for _ in range(2):
+        with pytest.raises(RpcError, match="no RPC node answered"):
+            await failover.post(CALL)
+    await failover.aclose()
+    assert testnet_seen == [["eth_chainId"]]  # asked its chain once, then never again
+    assert f"serves chain 1, not {DEV_CHAIN_ID}: it is never asked again" in caplog.text
+
+
+async def test_without_a_configured_chain_the_first_node_sets_it_before_any_fallback_is_asked():
+    down: dict[str, bool] = {"down": True}
+    first, _ = node(DEV_CHAIN_ID, down)
+    same, same_seen = node(DEV_CHAIN_ID)
+    failover = failover_of(first, same)
+    with pytest.raises(RpcError, match="chain id unknown until the first node answers"):
+        await failover.post(CALL)  # the first node is down and nothing says which chain is right
+    assert same_seen == []
+    down["down"] = False
+    assert "result" in (await failover.post(CALL))[0]  # the first node answers: chain known
+    down["down"] = True
+    assert "result" in (await failover.post(CALL))[0]  # now the fallback is checked, then asked
+    await failover.aclose()
+    assert same_seen == [["eth_chainId"], ["eth_call"]]
+
+
+@pytest.mark.parametrize(("answer", "error"), [("revert", None), ("garbage", "RPC answer refused")])
+async def test_an_answer_stands_even_when_another_node_might_say_otherwise(answer, error):
+    # An error entry or a malformed batch is the node's answer, not a node failure: the webhook fails
+    # closed on it rather than asking the second node, which would allow.
+    first, _ = node(DEV_CHAIN_ID, calls=answer)
+    kinder, kinder_seen = node(DEV_CHAIN_ID)
+    failover = failover_of(first, kinder, chain_id=DEV_CHAIN_ID)
+    if error is None:
+        assert "error" in (await failover.post(CALL))[0]
+    else:
+        with pytest.raises(RpcError, match=error):
+            await failover.post(CALL)
+    await failover.aclose()
+    assert kinder_seen == []

@@ -98,10 +98,12 @@ def test_head_poll_interval_comes_from_the_file_and_must_be_positive(tmp_path):
 def test_with_several_endpoints_the_webhook_asks_the_first_and_falls_back_on_the_others(tmp_path):
     path = tmp_path / "dstack-gov.toml"
     path.write_text(
-        f'[chain]\nrpc_urls = ["https://a.example/v3/key", "https://b.example/v3/key"]\n[contracts]\nkms = "{KMS}"\n'
+        f'[chain]\nrpc_urls = ["https://a.example/v3/key", "https://b.example/v3/key"]\nchain_id = 8453\n'
+        f'[contracts]\nkms = "{KMS}"\n'
     )
     settings = load_settings(path, environ={})
     assert (settings.rpc_url, settings.fallback_rpc_urls) == ("https://a.example/v3/key", ("https://b.example/v3/key",))
+    assert settings.chain_id == 8453  # every node must serve it (authapi/failover.py)
     # --rpc-url names the one node to ask.
     alone = load_settings(path, environ={}, rpc_url="https://c.example/")
     assert (alone.rpc_url, alone.fallback_rpc_urls) == ("https://c.example/", ())
