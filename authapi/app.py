@@ -156,11 +156,11 @@ def freeze_startup_heap() -> None:
 
 
 def _poster(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> BatchPoster:
-    """Return the client of the one node, or of all of them with failover when fallbacks are configured."""
+    """Return the client of the one node, or FailoverRpc: over several nodes, or to check one's chain id."""
     urls = (settings.rpc_url, *settings.fallback_rpc_urls)
     clients = [RpcClient(url, timeout=settings.rpc_timeout, transport=transport) for url in urls]
-    if len(clients) == 1:
-        return clients[0]
+    if len(clients) == 1 and settings.chain_id is None:
+        return clients[0]  # nothing to check the node against, nothing to fail over to
     return FailoverRpc(urls, timeout=settings.rpc_timeout, chain_id=settings.chain_id, clients=clients)
 
 

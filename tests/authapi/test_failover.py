@@ -199,3 +199,14 @@ async def test_an_answer_stands_even_when_another_node_might_say_otherwise(answe
             await failover.post(CALL)
     await failover.aclose()
     assert kinder_seen == []
+
+
+@pytest.mark.parametrize(("chain_id", "expected"), [(DEV_CHAIN_ID, ALLOW), (1, UNAVAILABLE)])
+async def test_a_single_node_on_another_chain_than_the_configured_one_is_refused(
+    anvil, world, caplog, chain_id, expected
+):
+    settings = Settings(rpc_url=anvil.url, kms_address=world.kms.kms_address, chain_id=chain_id)  # type: ignore[arg-type]
+    async with asyncio.timeout(BOUND), webhook_client(settings) as client:
+        response = await client.post("/bootAuth/app", json=app_request(world.app))
+    assert response.json() == expected
+    assert (f"serves chain {DEV_CHAIN_ID}, not 1" in caplog.text) == (chain_id == 1)
